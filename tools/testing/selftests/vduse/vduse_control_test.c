@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The control node: where it lives, who may open it, and the API version
+ * negotiation every daemon starts with.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "../kselftest_harness.h"
+#include "vduse_lib.h"
+
+TEST(control_node_is_root_only_char_device)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, stat(VDUSE_CONTROL_PATH, &st));
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+	EXPECT_EQ(0600U, st.st_mode & 07777);
+	EXPECT_EQ(0U, st.st_uid);
+}
+
+TEST(control_node_in_vduse_class)
+{
+	char buf[64], want[64];
+	struct stat st;
+
+	ASSERT_EQ(0, stat(VDUSE_CONTROL_PATH, &st));
+	ASSERT_LT(0, vduse_sysfs_read(VDUSE_SYSFS_CLASS "/control/dev",
+				      buf, sizeof(buf)));
+	snprintf(want, sizeof(want), "%u:%u", major(st.st_rdev),
+		 minor(st.st_rdev));
+	EXPECT_STREQ(want, buf);
+}
+
+FIXTURE(ctrl) {
+	int fd;
+};
+
+FIXTURE_SETUP(ctrl)
+{
+	self->fd = vduse_ctrl_open();
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(ctrl)
+{
+	close(self->fd);
+}
+
+TEST_F(ctrl, default_version_is_0)
+{
+	uint64_t v = 99;
+
+	ASSERT_EQ(0, vduse_ctrl_get_api(self->fd, &v));
+	EXPECT_EQ((uint64_t)VDUSE_API_VERSION, v);
+}
+
+TEST_F(ctrl, set_version_0)
+{
+	uint64_t v = 99;
+
+	ASSERT_EQ(0, vduse_ctrl_set_api(self->fd, VDUSE_API_VERSION));
+	ASSERT_EQ(0, vduse_ctrl_get_api(self->fd, &v));
+	EXPECT_EQ((uint64_t)VDUSE_API_VERSION, v);
+}
+
+TEST_F(ctrl, set_version_1)
+{
+	uint64_t v = 99;
+
+	ASSERT_EQ(0, vduse_ctrl_set_api(self->fd, VDUSE_API_VERSION_1));
+	ASSERT_EQ(0, vduse_ctrl_get_api(self->fd, &v));
+	EXPECT_EQ((uint64_t)VDUSE_API_VERSION_1, v);
+
+	/* And back: the version may change until devices are created. */
+	ASSERT_EQ(0, vduse_ctrl_set_api(self->fd, VDUSE_API_VERSION));
+	ASSERT_EQ(0, vduse_ctrl_get_api(self->fd, &v));
+	EXPECT_EQ((uint64_t)VDUSE_API_VERSION, v);
+}
+
+TEST_F(ctrl, unknown_versions_einval)
+{
+	static const uint64_t bad[] = { 2, 3, 0x100, 1ULL << 32, UINT64_MAX };
+	uint64_t v;
+	size_t i;
+
+	ASSERT_EQ(0, vduse_ctrl_set_api(self->fd, VDUSE_API_VERSION_1));
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		EXPECT_EQ(-EINVAL, vduse_ctrl_set_api(self->fd, bad[i]));
+		/* A refused version leaves the old one in place. */
+		ASSERT_EQ(0, vduse_ctrl_get_api(self->fd, &v));
+		EXPECT_EQ((uint64_t)VDUSE_API_VERSION_1, v);
+	}
+}
+
+TEST_F(ctrl, version_is_per_open_file)
+{
+	uint64_t v = 99;
+	int other;
+
+	ASSERT_EQ(0, vduse_ctrl_set_api(self->fd, VDUSE_API_VERSION_1));
+	other = vduse_ctrl_open();
+	ASSERT_LE(0, other);
+	ASSERT_EQ(0, vduse_ctrl_get_api(other, &v));
+	EXPECT_EQ((uint64_t)VDUSE_API_VERSION, v);
+	close(other);
+}
+
+TEST_F(ctrl, bad_pointers_efault)
+{
+	void *bad = (void *)8;
+
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_GET_API_VERSION, bad));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_SET_API_VERSION, bad));
+	EXPECT_EQ(EFAULT, errno);
+}
+
+TEST_F(ctrl, unknown_ioctls_enotty)
+{
+	uint64_t v = 0;
+	uint32_t v32 = 0;
+
+	/* A number nobody defined. */
+	EXPECT_EQ(-1, ioctl(self->fd, _IO(VDUSE_BASE, 0x7f)));
+	EXPECT_EQ(ENOTTY, errno);
+	/* The right number with the wrong size is another command. */
+	EXPECT_EQ(-1, ioctl(self->fd, _IOR(VDUSE_BASE, 0x00, __u32), &v32));
+	EXPECT_EQ(ENOTTY, errno);
+	/* Device node ioctls mean nothing here. */
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_DEV_GET_FEATURES, &v));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_DEV_INJECT_CONFIG_IRQ));
+	EXPECT_EQ(ENOTTY, errno);
+}
+
+TEST_F(ctrl, read_write_einval)
+{
+	char buf[16] = { 0 };
+
+	EXPECT_EQ(-1, read(self->fd, buf, sizeof(buf)));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, write(self->fd, buf, sizeof(buf)));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_HARNESS_MAIN

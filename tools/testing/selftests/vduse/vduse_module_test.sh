@@ -1,0 +1,95 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The module under test is ours, holds itself while in use, and loads and
+# unloads cleanly, many times.  VDUSE_KO names our vduse.ko.
+set -u
+
+ko=${VDUSE_KO:-}
+n=0
+fails=0
+
+ok() {
+	n=$((n + 1))
+	echo "ok $n $1"
+}
+
+not_ok() {
+	n=$((n + 1))
+	fails=$((fails + 1))
+	echo "not ok $n $1"
+}
+
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+
+echo "TAP version 13"
+echo "1..7"
+
+if [ -z "$ko" ] || [ ! -r "$ko" ]; then
+	for i in 1 2 3 4 5 6 7; do echo "ok $i # SKIP VDUSE_KO is not set"; done
+	exit 4
+fi
+
+here=$(dirname "$(readlink -f "$0")")
+is_ours() {
+	"$here/vduse_is_ours.sh" "$ko"
+}
+load() {
+	grep -q '^vduse ' /proc/modules || insmod "$ko"
+}
+
+load
+check "the loaded vduse module is the one under test" is_ours
+
+busy_unload_fails() {
+	local rc=0
+	exec 3<>/dev/vduse/control || return 1
+	rmmod vduse 2>/dev/null && rc=1
+	exec 3>&-
+	[ $rc = 0 ] && grep -q '^vduse ' /proc/modules
+}
+check "rmmod fails while the control node is open" busy_unload_fails
+
+unload_removes_nodes() {
+	rmmod vduse || return 1
+	[ ! -e /dev/vduse/control ] && [ ! -e /sys/class/vduse ]
+}
+check "rmmod removes the control node and the class" unload_removes_nodes
+
+reload_restores() {
+	insmod "$ko" || return 1
+	# devtmpfs creates the node as the device is added.
+	[ -c /dev/vduse/control ] &&
+		[ "$(stat -c %a /dev/vduse/control)" = 600 ] &&
+		[ -e /sys/class/vduse/control/dev ]
+}
+check "insmod brings back /dev/vduse/control (0600)" reload_restores
+
+cycles() {
+	local i
+	for i in $(seq 1 25); do
+		rmmod vduse || return 1
+		insmod "$ko" || return 1
+	done
+}
+check "25 unload/load cycles" cycles
+
+stock_refused() {
+	# The runner forbids the distribution's module; prove it.
+	rmmod vduse || return 1
+	if modprobe vduse 2>/dev/null && grep -q '^vduse ' /proc/modules; then
+		rmmod vduse
+		insmod "$ko"
+		return 1
+	fi
+	insmod "$ko"
+}
+check "the distribution's vduse module cannot be loaded" stock_refused
+
+check "the module is loaded again at the end" is_ours
+
+[ $fails = 0 ]

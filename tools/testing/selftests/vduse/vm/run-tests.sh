@@ -1,0 +1,54 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# `make check`: run the selftests in the test VM and summarise them.
+#
+#   run-tests.sh [--test NAME]... [--timeout SECONDS]
+#
+# Prints the results as they come, then a summary ending in the line
+# "N passed, N failed, N skipped"; exits non-zero on any failure, on a VM
+# timeout, or when the guest never reported.
+set -uo pipefail
+
+here=$(dirname "$(readlink -f "$0")")
+build=${BUILD:-$(readlink -f "$here/../../../../..")/build}
+tests=()
+timeout=2400
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--test) tests+=("$2"); shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	*) echo "run-tests: unknown option $1" >&2; exit 2 ;;
+	esac
+done
+
+out=$build/check
+rm -rf "$out"
+mkdir -p "$out"
+
+start=$(date +%s)
+rc=0
+"$here/run-vm.sh" --job "$here/guest-tests.sh" --out "$out" \
+	--timeout "$timeout" -- "${tests[@]}" || rc=$?
+
+results=$out/results
+[ -f "$results" ] || : > "$results"
+if [ $rc != 0 ]; then
+	echo "not ok vm: the guest did not finish cleanly (exit $rc)" >> "$results"
+	echo "# last kernel messages:"
+	tail -n 30 "$out/kernel.log" 2>/dev/null | sed 's/^/#   /'
+fi
+
+skipped=$(grep -c '^ok .*# *SKIP' "$results")
+passed=$(( $(grep -c '^ok ' "$results") - skipped ))
+failed=$(grep -c '^not ok ' "$results")
+if [ $((passed + failed + skipped)) = 0 ]; then
+	echo "not ok no test ran" >> "$results"
+	failed=1
+fi
+
+echo
+echo "# summary ($(( $(date +%s) - start ))s; logs in $out)"
+grep '^not ok ' "$results" | sed 's/^/#   /'
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]
