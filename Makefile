@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# vduse: build, test and lint a from-scratch VDUSE driver against Debian's
+# Linux 6.12.  `make help` lists the targets.
+
+SHELL := /bin/bash
+TOP := $(CURDIR)
+
+# Newest installed 6.12 amd64 kernel with headers, e.g. 6.12.117+deb12-amd64.
+KVER ?= $(shell ls -d /usr/src/linux-headers-6.12.*-amd64 2>/dev/null | \
+		sed 's|.*/linux-headers-||' | sort -V | tail -n 1)
+KDIR ?= /usr/src/linux-headers-$(KVER)
+
+# Build products and caches that must not live in the tree.
+BUILD ?= $(TOP)/build
+CACHE ?= /var/tmp/vduse-cache
+SRC_TARBALL ?= /usr/src/linux-source-6.12.tar.xz
+
+DRV := $(TOP)/drivers/vdpa/vdpa_user
+SELFTESTS := $(TOP)/tools/testing/selftests/vduse
+VMDIR := $(SELFTESTS)/vm
+
+# Out of tree, our uapi header must shadow the copy that ships inside the
+# kernel headers (an older vduse.h).  NOSTDINC_FLAGS comes before the
+# kernel's own include paths; in-tree builds need none of this.
+KBUILD_ARGS := -C $(KDIR) M=$(DRV) W=1 KCFLAGS=-Werror \
+	NOSTDINC_FLAGS="-nostdinc -I$(TOP)/include/uapi"
+
+export KVER KDIR BUILD CACHE SRC_TARBALL TOP
+
+.PHONY: all module selftests deps check vm demo lint intree bench clean help
+
+all: module selftests
+
+help:
+	@echo "make deps      install every Debian package the project needs"
+	@echo "make           build vduse.ko (KDIR=$(KDIR)) and the selftests"
+	@echo "make check     run the selftests in a QEMU guest (T=<test> for one)"
+	@echo "make vm        interactive guest shell with the module built"
+	@echo "make demo      a virtio-blk disk served from userspace, end to end"
+	@echo "make lint      checkpatch, sparse, kernel-doc, ABI and docs checks"
+	@echo "make intree    build the driver inside linux-source-6.12"
+
+deps:
+	@$(TOP)/scripts/deps.sh
+
+# `make check` and `make demo` install what is missing first.
+deps-if-needed:
+	@$(TOP)/scripts/deps.sh --if-needed
+
+module:
+	@test -d "$(KDIR)" || { echo "no 6.12 kernel headers (KDIR=$(KDIR)): run 'make deps'"; exit 1; }
+	$(MAKE) $(KBUILD_ARGS) modules
+
+selftests:
+	@ksft=$$($(TOP)/scripts/ksft-headers.sh) && \
+	$(MAKE) -C $(SELFTESTS) OUTPUT=$(BUILD)/selftests KSFT_INCLUDE=$$ksft \
+		EXTRA_CFLAGS=-Werror
+	@$(MAKE) -s -C $(SELFTESTS) list-tests > $(BUILD)/selftests/tests.list
+
+check: deps-if-needed all
+	@$(VMDIR)/run-tests.sh $(if $(T),--test $(T))
+
+vm: deps-if-needed all
+	@$(VMDIR)/run-vm.sh --interactive
+
+demo: deps-if-needed all
+	@$(VMDIR)/run-vm.sh --job $(TOP)/scripts/demo-guest.sh
+
+lint: module
+	@$(TOP)/scripts/lint.sh
+
+intree:
+	@$(TOP)/scripts/intree.sh
+
+clean:
+	-$(MAKE) $(KBUILD_ARGS) clean
+	rm -rf $(BUILD)
