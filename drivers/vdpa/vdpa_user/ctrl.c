@@ -5,15 +5,26 @@
  * Every open file of the control node carries its own API version, so
  * that daemons written against different versions can share a system.
  *
+ * VDUSE_CREATE_DEV validates everything the daemon asks for before any
+ * object exists; dev.c only ever sees a configuration that makes sense.
+ *
  * Locking: see "DOC: Locking" in vduse.h.  Each control file's state is a
  * single word read and written with READ_ONCE()/WRITE_ONCE().
  */
 
+#include <linux/capability.h>
 #include <linux/cdev.h>
 #include <linux/device.h>
 #include <linux/fs.h>
+#include <linux/log2.h>
 #include <linux/slab.h>
+#include <linux/stddef.h>
 #include <linux/uaccess.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
 
 #include "vduse.h"
 
@@ -62,6 +73,264 @@ static long vduse_ctrl_set_api_version(struct vduse_ctrl_file *cf,
 	return 0;
 }
 
+/* Largest configuration space a daemon may provide. */
+#define VDUSE_CONFIG_MAX	PAGE_SIZE
+/* Most virtqueues, and virtqueue groups and address spaces, of a device. */
+#define VDUSE_VQ_MAX		256
+#define VDUSE_AS_MAX		VDUSE_VQ_MAX
+
+/*
+ * Transport features the kernel side honours.  Ring reset, notification
+ * data and the admin virtqueue need ops this driver does not provide.
+ */
+#define VDUSE_TRANSPORT_FEATURES					\
+	(BIT_ULL(VIRTIO_F_NOTIFY_ON_EMPTY) | BIT_ULL(VIRTIO_F_ANY_LAYOUT) |	\
+	 BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC) |				\
+	 BIT_ULL(VIRTIO_RING_F_EVENT_IDX) | BIT_ULL(VIRTIO_F_VERSION_1) |	\
+	 BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) | BIT_ULL(VIRTIO_F_RING_PACKED) |	\
+	 BIT_ULL(VIRTIO_F_IN_ORDER) | BIT_ULL(VIRTIO_F_ORDER_PLATFORM))
+
+#define VDUSE_REQUIRED_FEATURES						\
+	(BIT_ULL(VIRTIO_F_VERSION_1) | BIT_ULL(VIRTIO_F_ACCESS_PLATFORM))
+
+/**
+ * struct vduse_config_field - where a feature's configuration field ends
+ * @feature: the feature bit that makes the driver read the field
+ * @end: offset just past the field
+ */
+struct vduse_config_field {
+	unsigned int feature;
+	u32 end;
+};
+
+#define VDUSE_FIELD(bit, type, member) { bit, offsetofend(type, member) }
+
+static const struct vduse_config_field vduse_blk_fields[] = {
+	VDUSE_FIELD(VIRTIO_BLK_F_SIZE_MAX, struct virtio_blk_config, size_max),
+	VDUSE_FIELD(VIRTIO_BLK_F_SEG_MAX, struct virtio_blk_config, seg_max),
+	VDUSE_FIELD(VIRTIO_BLK_F_GEOMETRY, struct virtio_blk_config, geometry),
+	VDUSE_FIELD(VIRTIO_BLK_F_BLK_SIZE, struct virtio_blk_config, blk_size),
+	VDUSE_FIELD(VIRTIO_BLK_F_TOPOLOGY, struct virtio_blk_config,
+		    opt_io_size),
+	VDUSE_FIELD(VIRTIO_BLK_F_CONFIG_WCE, struct virtio_blk_config, wce),
+	VDUSE_FIELD(VIRTIO_BLK_F_MQ, struct virtio_blk_config, num_queues),
+	VDUSE_FIELD(VIRTIO_BLK_F_DISCARD, struct virtio_blk_config,
+		    discard_sector_alignment),
+	VDUSE_FIELD(VIRTIO_BLK_F_WRITE_ZEROES, struct virtio_blk_config,
+		    write_zeroes_may_unmap),
+	VDUSE_FIELD(VIRTIO_BLK_F_SECURE_ERASE, struct virtio_blk_config,
+		    secure_erase_sector_alignment),
+	VDUSE_FIELD(VIRTIO_BLK_F_ZONED, struct virtio_blk_config, zoned),
+};
+
+static const struct vduse_config_field vduse_net_fields[] = {
+	VDUSE_FIELD(VIRTIO_NET_F_MAC, struct virtio_net_config, mac),
+	VDUSE_FIELD(VIRTIO_NET_F_STATUS, struct virtio_net_config, status),
+	VDUSE_FIELD(VIRTIO_NET_F_MTU, struct virtio_net_config, mtu),
+	VDUSE_FIELD(VIRTIO_NET_F_SPEED_DUPLEX, struct virtio_net_config,
+		    duplex),
+};
+
+/**
+ * struct vduse_dev_type - what a device type may ask for
+ * @device_id: virtio device ID
+ * @features: device-specific feature bits the kernel side can honour
+ * @min_vqs: fewest virtqueues
+ * @config_min: configuration space every device of the type needs
+ * @fields: configuration fields that features add
+ * @nfields: entries in @fields
+ * @net_admin: creating one needs CAP_NET_ADMIN
+ */
+struct vduse_dev_type {
+	u32 device_id;
+	u64 features;
+	u32 min_vqs;
+	u32 config_min;
+	const struct vduse_config_field *fields;
+	unsigned int nfields;
+	bool net_admin;
+};
+
+static const struct vduse_dev_type vduse_dev_types[] = {
+	{
+		.device_id = VIRTIO_ID_BLOCK,
+		/* Not the legacy barrier and SCSI bits. */
+		.features = BIT_ULL(VIRTIO_BLK_F_SIZE_MAX) |
+			    BIT_ULL(VIRTIO_BLK_F_SEG_MAX) |
+			    BIT_ULL(VIRTIO_BLK_F_GEOMETRY) |
+			    BIT_ULL(VIRTIO_BLK_F_RO) |
+			    BIT_ULL(VIRTIO_BLK_F_BLK_SIZE) |
+			    BIT_ULL(VIRTIO_BLK_F_FLUSH) |
+			    BIT_ULL(VIRTIO_BLK_F_TOPOLOGY) |
+			    BIT_ULL(VIRTIO_BLK_F_CONFIG_WCE) |
+			    BIT_ULL(VIRTIO_BLK_F_MQ) |
+			    BIT_ULL(VIRTIO_BLK_F_DISCARD) |
+			    BIT_ULL(VIRTIO_BLK_F_WRITE_ZEROES) |
+			    BIT_ULL(VIRTIO_BLK_F_SECURE_ERASE) |
+			    BIT_ULL(VIRTIO_BLK_F_ZONED),
+		.min_vqs = 1,
+		.config_min = offsetofend(struct virtio_blk_config, capacity),
+		.fields = vduse_blk_fields,
+		.nfields = ARRAY_SIZE(vduse_blk_fields),
+	},
+	{
+		.device_id = VIRTIO_ID_NET,
+		/*
+		 * No control virtqueue: the kernel's virtio_net busy-waits
+		 * for its answers, so a silent daemon would wedge it.  MQ
+		 * and the features that configure through it need one.
+		 */
+		.features = BIT_ULL(VIRTIO_NET_F_CSUM) |
+			    BIT_ULL(VIRTIO_NET_F_GUEST_CSUM) |
+			    BIT_ULL(VIRTIO_NET_F_MTU) |
+			    BIT_ULL(VIRTIO_NET_F_MAC) |
+			    BIT_ULL(VIRTIO_NET_F_GUEST_TSO4) |
+			    BIT_ULL(VIRTIO_NET_F_GUEST_TSO6) |
+			    BIT_ULL(VIRTIO_NET_F_GUEST_ECN) |
+			    BIT_ULL(VIRTIO_NET_F_GUEST_UFO) |
+			    BIT_ULL(VIRTIO_NET_F_HOST_TSO4) |
+			    BIT_ULL(VIRTIO_NET_F_HOST_TSO6) |
+			    BIT_ULL(VIRTIO_NET_F_HOST_ECN) |
+			    BIT_ULL(VIRTIO_NET_F_HOST_UFO) |
+			    BIT_ULL(VIRTIO_NET_F_MRG_RXBUF) |
+			    BIT_ULL(VIRTIO_NET_F_STATUS) |
+			    BIT_ULL(VIRTIO_NET_F_SPEED_DUPLEX),
+		.min_vqs = 2,
+		.config_min = 0,
+		.fields = vduse_net_fields,
+		.nfields = ARRAY_SIZE(vduse_net_fields),
+		.net_admin = true,
+	},
+};
+
+static const struct vduse_dev_type *vduse_dev_type_find(u32 device_id)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(vduse_dev_types); i++)
+		if (vduse_dev_types[i].device_id == device_id)
+			return &vduse_dev_types[i];
+
+	return NULL;
+}
+
+/* The configuration space the driver reads, given the offered features. */
+static u32 vduse_config_needed(const struct vduse_dev_type *type,
+			       u64 features)
+{
+	u32 need = type->config_min;
+	unsigned int i;
+
+	for (i = 0; i < type->nfields; i++)
+		if (features & BIT_ULL(type->fields[i].feature))
+			need = max(need, type->fields[i].end);
+
+	return need;
+}
+
+static int vduse_ctrl_check_name(const char *name)
+{
+	size_t len = strnlen(name, VDUSE_NAME_MAX);
+
+	if (len == 0 || len == VDUSE_NAME_MAX)
+		return -EINVAL;
+	if (strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+		return -EINVAL;
+	/* The control node's name in the class and in /dev/vduse/. */
+	if (!strcmp(name, "control"))
+		return -EEXIST;
+
+	return 0;
+}
+
+/*
+ * Check a configuration from userspace.  ngroups and nas become 1 where
+ * the API version or the daemon left them 0.
+ */
+static int vduse_ctrl_check_config(struct vduse_dev_config *cfg,
+				   u64 api_version)
+{
+	const struct vduse_dev_type *type;
+	unsigned int i;
+	int ret;
+
+	ret = vduse_ctrl_check_name(cfg->name);
+	if (ret)
+		return ret;
+
+	for (i = 0; i < ARRAY_SIZE(cfg->reserved); i++)
+		if (cfg->reserved[i])
+			return -EINVAL;
+
+	type = vduse_dev_type_find(cfg->device_id);
+	if (!type)
+		return -EINVAL;
+	if (type->net_admin && !capable(CAP_NET_ADMIN))
+		return -EPERM;
+
+	if ((cfg->features & VDUSE_REQUIRED_FEATURES) != VDUSE_REQUIRED_FEATURES)
+		return -EINVAL;
+	if (cfg->features & ~(VDUSE_TRANSPORT_FEATURES | type->features))
+		return -EINVAL;
+
+	if (cfg->vq_num < type->min_vqs || cfg->vq_num > VDUSE_VQ_MAX)
+		return -EINVAL;
+	if (cfg->vq_align < 4 || cfg->vq_align > PAGE_SIZE ||
+	    !is_power_of_2(cfg->vq_align))
+		return -EINVAL;
+
+	if (cfg->config_size > VDUSE_CONFIG_MAX ||
+	    cfg->config_size < vduse_config_needed(type, cfg->features))
+		return -EINVAL;
+
+	if (api_version < VDUSE_API_VERSION_1) {
+		if (cfg->ngroups || cfg->nas)
+			return -EINVAL;
+	} else if (cfg->ngroups > cfg->vq_num || cfg->nas > VDUSE_AS_MAX) {
+		return -EINVAL;
+	}
+	cfg->ngroups = max(cfg->ngroups, 1U);
+	cfg->nas = max(cfg->nas, 1U);
+
+	return 0;
+}
+
+static long vduse_ctrl_create_dev(struct vduse_ctrl_file *cf,
+				  struct vduse_dev_config __user *ucfg)
+{
+	u64 api_version = READ_ONCE(cf->api_version);
+	struct vduse_dev_config cfg;
+	void *config;
+	int ret;
+
+	if (copy_from_user(&cfg, ucfg, sizeof(cfg)))
+		return -EFAULT;
+
+	ret = vduse_ctrl_check_config(&cfg, api_version);
+	if (ret)
+		return ret;
+
+	config = memdup_user(ucfg->config, cfg.config_size);
+	if (IS_ERR(config))
+		return PTR_ERR(config);
+
+	return vduse_dev_create(&cfg, config, api_version);
+}
+
+static long vduse_ctrl_destroy_dev(char __user *uname)
+{
+	char name[VDUSE_NAME_MAX];
+	long len;
+
+	len = strncpy_from_user(name, uname, sizeof(name));
+	if (len < 0)
+		return len;
+	if (len == 0 || len == sizeof(name))
+		return -EINVAL;
+
+	return vduse_dev_destroy(name);
+}
+
 static long vduse_ctrl_ioctl(struct file *file, unsigned int cmd,
 			     unsigned long arg)
 {
@@ -73,6 +342,10 @@ static long vduse_ctrl_ioctl(struct file *file, unsigned int cmd,
 		return put_user(READ_ONCE(cf->api_version), (u64 __user *)argp);
 	case VDUSE_SET_API_VERSION:
 		return vduse_ctrl_set_api_version(cf, argp);
+	case VDUSE_CREATE_DEV:
+		return vduse_ctrl_create_dev(cf, argp);
+	case VDUSE_DESTROY_DEV:
+		return vduse_ctrl_destroy_dev(argp);
 	default:
 		return -ENOIOCTLCMD;
 	}

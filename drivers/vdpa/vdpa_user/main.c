@@ -57,6 +57,7 @@ out_unregister_class:
 static void __exit vduse_exit(void)
 {
 	vduse_ctrl_exit();
+	vduse_dev_destroy_all();
 	unregister_chrdev_region(vduse_devt_base, VDUSE_MINORS);
 	class_unregister(&vduse_class);
 }

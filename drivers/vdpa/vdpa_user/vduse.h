@@ -7,7 +7,10 @@
 
 #include <linux/bits.h>
 #include <linux/build_bug.h>
+#include <linux/cdev.h>
+#include <linux/device.h>
 #include <linux/kdev_t.h>
+#include <linux/mutex.h>
 #include <linux/types.h>
 #include <linux/vduse.h>
 
@@ -20,7 +23,9 @@
  * 1. ``vdpa_dev_lock`` (vdpa core; held around mgmtdev dev_add/dev_del)
  * 2. ``vdpa_device.cf_lock`` (vdpa core; held for write around set_status
  *    and reset, so every wait for the daemon under it is bounded)
- * 3. ``vduse_ctrl_lock`` (ctrl.c): the device table and name lookups
+ * 3. ``vduse_devs_lock`` (dev.c): the device table, minor numbers and
+ *    name lookups
+ * 4. ``vduse_dev.lock``: one device's daemon and attachment state
  *
  * Nothing here sleeps on userspace while holding a spinlock.
  */
@@ -46,16 +51,60 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
 /* The newest API version this driver implements. */
 #define VDUSE_API_VERSION_MAX	VDUSE_API_VERSION_1
 
+/**
+ * struct vduse_dev - a VDUSE device
+ * @dev: the device in class "vduse"; its reference count is the object's
+ * @cdev: /dev/vduse/$NAME
+ * @api_version: API version of the control file that created the device
+ * @vendor_id: virtio vendor ID
+ * @device_id: virtio device ID
+ * @device_features: feature bits the device offers
+ * @vq_num: number of virtqueues
+ * @vq_align: virtqueue alignment
+ * @ngroups: number of virtqueue groups (1 unless API version 1)
+ * @nas: number of address spaces (1 unless API version 1)
+ * @config_size: size of @config
+ * @config: the configuration space
+ * @lock: protects the fields below
+ * @daemon: the open file of the device node, or NULL
+ * @attached: on the vdpa bus
+ * @destroyed: VDUSE_DESTROY_DEV took it out of the table
+ *
+ * Fields above @lock are set at creation and never change.
+ */
+struct vduse_dev {
+	struct device dev;
+	struct cdev cdev;
+	u64 api_version;
+	u32 vendor_id;
+	u32 device_id;
+	u64 device_features;
+	u32 vq_num;
+	u32 vq_align;
+	u32 ngroups;
+	u32 nas;
+	u32 config_size;
+	u8 *config;
+
+	struct mutex lock; /* the daemon and attachment state below */
+	struct file *daemon;
+	bool attached;
+	bool destroyed;
+};
+
 /* Minor 0 is the control node; device nodes take the minors after it. */
 #define VDUSE_CTRL_MINOR	0
 #define VDUSE_MINORS		BIT(MINORBITS)
-
-struct class;
 
 extern dev_t vduse_devt_base;
 extern const struct class vduse_class;
 
 int vduse_ctrl_init(void);
 void vduse_ctrl_exit(void);
+
+int vduse_dev_create(const struct vduse_dev_config *cfg, void *config,
+		     u64 api_version);
+int vduse_dev_destroy(const char *name);
+void vduse_dev_destroy_all(void);
 
 #endif /* _VDUSE_VDUSE_H */

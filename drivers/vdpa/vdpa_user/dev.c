@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * VDUSE: vDPA Device in Userspace - device objects and their nodes.
+ *
+ * A struct vduse_dev lives from VDUSE_CREATE_DEV until its last reference
+ * is put: the table holds one from creation to VDUSE_DESTROY_DEV, and each
+ * open file of /dev/vduse/$NAME holds one.  The embedded struct device is
+ * the reference count; vduse_dev_release() is the single destructor.
+ *
+ * Locking (see "DOC: Locking" in vduse.h):
+ *   vduse_devs_lock -> vduse_dev.lock
+ */
+
+#include <linux/cdev.h>
+#include <linux/device.h>
+#include <linux/fs.h>
+#include <linux/idr.h>
+#include <linux/lockdep.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "vduse.h"
+
+/* The device table: minor number -> device, and name lookups. */
+static DEFINE_MUTEX(vduse_devs_lock);
+static DEFINE_IDR(vduse_devs);
+
+static void vduse_dev_release(struct device *d)
+{
+	struct vduse_dev *vdev = container_of(d, struct vduse_dev, dev);
+
+	mutex_destroy(&vdev->lock);
+	kfree(vdev->config);
+	kfree(vdev);
+}
+
+static struct vduse_dev *vduse_dev_find_locked(const char *name)
+{
+	struct vduse_dev *vdev;
+	int id;
+
+	lockdep_assert_held(&vduse_devs_lock);
+
+	idr_for_each_entry(&vduse_devs, vdev, id)
+		if (!strcmp(dev_name(&vdev->dev), name))
+			return vdev;
+
+	return NULL;
+}
+
+static int vduse_dev_open(struct inode *inode, struct file *file)
+{
+	struct vduse_dev *vdev = container_of(inode->i_cdev, struct vduse_dev,
+					      cdev);
+	int ret = 0;
+
+	mutex_lock(&vdev->lock);
+	if (vdev->destroyed)
+		ret = -ENODEV;
+	else if (vdev->daemon)
+		ret = -EBUSY;
+	else
+		vdev->daemon = file;
+	mutex_unlock(&vdev->lock);
+	if (ret)
+		return ret;
+
+	get_device(&vdev->dev);
+	file->private_data = vdev;
+
+	return 0;
+}
+
+static int vduse_dev_release_file(struct inode *inode, struct file *file)
+{
+	struct vduse_dev *vdev = file->private_data;
+
+	mutex_lock(&vdev->lock);
+	vdev->daemon = NULL;
+	mutex_unlock(&vdev->lock);
+	put_device(&vdev->dev);
+
+	return 0;
+}
+
+static long vduse_dev_ioctl(struct file *file, unsigned int cmd,
+			    unsigned long arg)
+{
+	return -ENOIOCTLCMD;
+}
+
+static const struct file_operations vduse_dev_fops = {
+	.owner		= THIS_MODULE,
+	.open		= vduse_dev_open,
+	.release	= vduse_dev_release_file,
+	.unlocked_ioctl	= vduse_dev_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= noop_llseek,
+};
+
+/**
+ * vduse_dev_create() - create a device and its node /dev/vduse/$NAME
+ * @cfg: the validated configuration
+ * @config: the initial configuration space, @cfg->config_size bytes from
+ *	kmalloc(); the device owns it from here on, also on failure
+ * @api_version: the API version of the control file that creates it
+ *
+ * Return: 0 on success, -EEXIST if the name is taken, -ENOSPC when no
+ * minor number is left, or another negative errno.
+ */
+int vduse_dev_create(const struct vduse_dev_config *cfg, void *config,
+		     u64 api_version)
+{
+	struct vduse_dev *vdev;
+	int ret;
+
+	vdev = kzalloc(sizeof(*vdev), GFP_KERNEL);
+	if (!vdev) {
+		kfree(config);
+		return -ENOMEM;
+	}
+
+	mutex_init(&vdev->lock);
+	vdev->api_version = api_version;
+	vdev->vendor_id = cfg->vendor_id;
+	vdev->device_id = cfg->device_id;
+	vdev->device_features = cfg->features;
+	vdev->vq_num = cfg->vq_num;
+	vdev->vq_align = cfg->vq_align;
+	vdev->ngroups = cfg->ngroups;
+	vdev->nas = cfg->nas;
+	vdev->config_size = cfg->config_size;
+	vdev->config = config;
+
+	/* From here on put_device() frees everything. */
+	device_initialize(&vdev->dev);
+	vdev->dev.class = &vduse_class;
+	vdev->dev.release = vduse_dev_release;
+	ret = dev_set_name(&vdev->dev, "%s", cfg->name);
+	if (ret)
+		goto out_put;
+
+	cdev_init(&vdev->cdev, &vduse_dev_fops);
+	vdev->cdev.owner = THIS_MODULE;
+
+	mutex_lock(&vduse_devs_lock);
+	if (vduse_dev_find_locked(cfg->name)) {
+		ret = -EEXIST;
+		goto out_unlock;
+	}
+
+	ret = idr_alloc(&vduse_devs, vdev, VDUSE_CTRL_MINOR + 1, VDUSE_MINORS,
+			GFP_KERNEL);
+	if (ret < 0)
+		goto out_unlock;
+	vdev->dev.devt = MKDEV(MAJOR(vduse_devt_base), ret);
+
+	ret = cdev_device_add(&vdev->cdev, &vdev->dev);
+	if (ret)
+		goto out_remove_id;
+	mutex_unlock(&vduse_devs_lock);
+
+	return 0;
+
+out_remove_id:
+	idr_remove(&vduse_devs, MINOR(vdev->dev.devt));
+out_unlock:
+	mutex_unlock(&vduse_devs_lock);
+out_put:
+	put_device(&vdev->dev);
+	return ret;
+}
+
+/* Take the device out of the table and remove its node. */
+static void vduse_dev_remove_locked(struct vduse_dev *vdev)
+{
+	lockdep_assert_held(&vduse_devs_lock);
+
+	idr_remove(&vduse_devs, MINOR(vdev->dev.devt));
+	cdev_device_del(&vdev->cdev, &vdev->dev);
+	put_device(&vdev->dev);
+}
+
+/**
+ * vduse_dev_destroy() - destroy a device by name
+ * @name: the device's name, NUL-terminated
+ *
+ * Return: 0 on success, -ENOENT if there is no such device, -EBUSY while
+ * its node is open or it is attached to the vdpa bus.
+ */
+int vduse_dev_destroy(const char *name)
+{
+	struct vduse_dev *vdev;
+	int ret = 0;
+
+	mutex_lock(&vduse_devs_lock);
+	vdev = vduse_dev_find_locked(name);
+	if (!vdev) {
+		ret = -ENOENT;
+		goto out_unlock;
+	}
+
+	mutex_lock(&vdev->lock);
+	if (vdev->daemon || vdev->attached)
+		ret = -EBUSY;
+	else
+		vdev->destroyed = true;
+	mutex_unlock(&vdev->lock);
+	if (ret)
+		goto out_unlock;
+
+	vduse_dev_remove_locked(vdev);
+out_unlock:
+	mutex_unlock(&vduse_devs_lock);
+	return ret;
+}
+
+/**
+ * vduse_dev_destroy_all() - destroy every device, at module unload
+ *
+ * No file of ours can be open then: each holds a module reference.
+ */
+void vduse_dev_destroy_all(void)
+{
+	struct vduse_dev *vdev;
+	int id;
+
+	mutex_lock(&vduse_devs_lock);
+	idr_for_each_entry(&vduse_devs, vdev, id) {
+		mutex_lock(&vdev->lock);
+		vdev->destroyed = true;
+		mutex_unlock(&vdev->lock);
+		vduse_dev_remove_locked(vdev);
+	}
+	mutex_unlock(&vduse_devs_lock);
+	idr_destroy(&vduse_devs);
+}
