@@ -12,6 +12,7 @@ cache=${CACHE:-/var/tmp/vduse-cache}
 tarball=${SRC_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 [ -r "$tarball" ] || { echo "ksft-headers: $tarball is missing (make deps)" >&2; exit 1; }
 
+mkdir -p "$cache"
 stamp=$(stat -c %Y-%s "$tarball")
 dest=$cache/ksft-$stamp/tools/testing/selftests
 if [ ! -s "$dest/kselftest_harness.h" ]; then
