@@ -32,6 +32,7 @@ static void vduse_dev_release(struct device *d)
 	struct vduse_dev *vdev = container_of(d, struct vduse_dev, dev);
 
 	mutex_destroy(&vdev->lock);
+	kfree(vdev->vqs);
 	kfree(vdev->config);
 	kfree(vdev);
 }
@@ -85,10 +86,64 @@ static int vduse_dev_release_file(struct inode *inode, struct file *file)
 	return 0;
 }
 
+static long vduse_dev_get_features(struct vduse_dev *vdev, u64 __user *argp)
+{
+	u64 features;
+
+	/*
+	 * Not gated on the status: the daemon reads these while it decides
+	 * whether to accept FEATURES_OK.
+	 */
+	mutex_lock(&vdev->lock);
+	features = vdev->driver_features;
+	mutex_unlock(&vdev->lock);
+
+	return put_user(features, argp);
+}
+
+static long vduse_dev_set_config(struct vduse_dev *vdev,
+				 struct vduse_config_data __user *argp)
+{
+	struct vduse_config_data data;
+	void *buf;
+
+	if (copy_from_user(&data, argp, sizeof(data)))
+		return -EFAULT;
+	/* Written so that offset + length cannot overflow. */
+	if (!data.length || data.offset > vdev->config_size ||
+	    data.length > vdev->config_size - data.offset)
+		return -EINVAL;
+
+	buf = memdup_user(argp->buffer, data.length);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+
+	spin_lock(&vdev->config_lock);
+	memcpy(vdev->config + data.offset, buf, data.length);
+	spin_unlock(&vdev->config_lock);
+	kfree(buf);
+
+	return 0;
+}
+
 static long vduse_dev_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
 {
-	return -ENOIOCTLCMD;
+	struct vduse_dev *vdev = file->private_data;
+	void __user *argp = (void __user *)arg;
+
+	switch (cmd) {
+	case VDUSE_DEV_GET_FEATURES:
+		return vduse_dev_get_features(vdev, argp);
+	case VDUSE_DEV_SET_CONFIG:
+		return vduse_dev_set_config(vdev, argp);
+	case VDUSE_VQ_SETUP:
+		return vduse_vq_setup(vdev, argp);
+	case VDUSE_VQ_GET_INFO:
+		return vduse_vq_get_info(vdev, argp);
+	default:
+		return -ENOIOCTLCMD;
+	}
 }
 
 static const struct file_operations vduse_dev_fops = {
@@ -123,6 +178,7 @@ int vduse_dev_create(const struct vduse_dev_config *cfg, void *config,
 	}
 
 	mutex_init(&vdev->lock);
+	spin_lock_init(&vdev->config_lock);
 	vdev->api_version = api_version;
 	vdev->vendor_id = cfg->vendor_id;
 	vdev->device_id = cfg->device_id;
@@ -139,6 +195,10 @@ int vduse_dev_create(const struct vduse_dev_config *cfg, void *config,
 	vdev->dev.class = &vduse_class;
 	vdev->dev.release = vduse_dev_release;
 	ret = dev_set_name(&vdev->dev, "%s", cfg->name);
+	if (ret)
+		goto out_put;
+
+	ret = vduse_vqs_alloc(vdev);
 	if (ret)
 		goto out_put;
 

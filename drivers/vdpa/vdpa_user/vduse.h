@@ -11,6 +11,8 @@
 #include <linux/device.h>
 #include <linux/kdev_t.h>
 #include <linux/mutex.h>
+#include <linux/nospec.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/vduse.h>
 
@@ -25,7 +27,8 @@
  *    and reset, so every wait for the daemon under it is bounded)
  * 3. ``vduse_devs_lock`` (dev.c): the device table, minor numbers and
  *    name lookups
- * 4. ``vduse_dev.lock``: one device's daemon and attachment state
+ * 4. ``vduse_dev.lock``: one device's daemon, attachment and virtqueues
+ * 5. ``vduse_dev.config_lock`` (spinlock): the configuration space bytes
  *
  * Nothing here sleeps on userspace while holding a spinlock.
  */
@@ -52,6 +55,33 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
 #define VDUSE_API_VERSION_MAX	VDUSE_API_VERSION_1
 
 /**
+ * struct vduse_vq - a virtqueue
+ * @index: its index in the device
+ * @max_size: largest size the daemon supports; 0 until VDUSE_VQ_SETUP
+ * @group: virtqueue group (API version 1)
+ * @num: size the driver chose
+ * @desc_addr: IOVA of the descriptor area
+ * @driver_addr: IOVA of the driver area
+ * @device_addr: IOVA of the device area
+ * @state: last available (and, packed, used) index and wrap counters;
+ *	a split queue uses the first field only
+ * @ready: the driver enabled the queue
+ *
+ * Protected by the device's vduse_dev.lock.
+ */
+struct vduse_vq {
+	u32 index;
+	u16 max_size;
+	u32 group;
+	u32 num;
+	u64 desc_addr;
+	u64 driver_addr;
+	u64 device_addr;
+	struct vduse_vq_state_packed state;
+	bool ready;
+};
+
+/**
  * struct vduse_dev - a VDUSE device
  * @dev: the device in class "vduse"; its reference count is the object's
  * @cdev: /dev/vduse/$NAME
@@ -64,8 +94,11 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
  * @ngroups: number of virtqueue groups (1 unless API version 1)
  * @nas: number of address spaces (1 unless API version 1)
  * @config_size: size of @config
- * @config: the configuration space
- * @lock: protects the fields below
+ * @config: the configuration space, under @config_lock
+ * @config_lock: protects the contents of @config
+ * @vqs: @vq_num virtqueues, under @lock
+ * @lock: protects the fields below, and @vqs
+ * @driver_features: feature bits the driver wrote
  * @daemon: the open file of the device node, or NULL
  * @attached: on the vdpa bus
  * @destroyed: VDUSE_DESTROY_DEV took it out of the table
@@ -85,8 +118,11 @@ struct vduse_dev {
 	u32 nas;
 	u32 config_size;
 	u8 *config;
+	spinlock_t config_lock; /* @config contents */
+	struct vduse_vq *vqs;
 
-	struct mutex lock; /* the daemon and attachment state below */
+	struct mutex lock; /* the state below, and @vqs */
+	u64 driver_features;
 	struct file *daemon;
 	bool attached;
 	bool destroyed;
@@ -106,5 +142,9 @@ int vduse_dev_create(const struct vduse_dev_config *cfg, void *config,
 		     u64 api_version);
 int vduse_dev_destroy(const char *name);
 void vduse_dev_destroy_all(void);
+
+int vduse_vqs_alloc(struct vduse_dev *vdev);
+long vduse_vq_setup(struct vduse_dev *vdev, void __user *argp);
+long vduse_vq_get_info(struct vduse_dev *vdev, void __user *argp);
 
 #endif /* _VDUSE_VDUSE_H */
