@@ -18,6 +18,7 @@
 #include <linux/lockdep.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -32,7 +33,7 @@ static void vduse_dev_release(struct device *d)
 	struct vduse_dev *vdev = container_of(d, struct vduse_dev, dev);
 
 	mutex_destroy(&vdev->lock);
-	kfree(vdev->vqs);
+	vduse_vqs_free(vdev);
 	kfree(vdev->config);
 	kfree(vdev);
 }
@@ -49,6 +50,25 @@ static struct vduse_dev *vduse_dev_find_locked(const char *name)
 			return vdev;
 
 	return NULL;
+}
+
+/**
+ * vduse_dev_get_by_name() - look a device up and take a reference
+ * @name: its name
+ *
+ * Return: the device, to put with put_device(), or NULL.
+ */
+struct vduse_dev *vduse_dev_get_by_name(const char *name)
+{
+	struct vduse_dev *vdev;
+
+	mutex_lock(&vduse_devs_lock);
+	vdev = vduse_dev_find_locked(name);
+	if (vdev)
+		get_device(&vdev->dev);
+	mutex_unlock(&vduse_devs_lock);
+
+	return vdev;
 }
 
 static int vduse_dev_open(struct inode *inode, struct file *file)
@@ -77,6 +97,10 @@ static int vduse_dev_open(struct inode *inode, struct file *file)
 static int vduse_dev_release_file(struct inode *inode, struct file *file)
 {
 	struct vduse_dev *vdev = file->private_data;
+
+	/* What the daemon read and never answered waits for the next one. */
+	vduse_msg_requeue(vdev);
+	vduse_vqs_drop_kickfds(vdev);
 
 	mutex_lock(&vdev->lock);
 	vdev->daemon = NULL;
@@ -118,10 +142,21 @@ static long vduse_dev_set_config(struct vduse_dev *vdev,
 	if (IS_ERR(buf))
 		return PTR_ERR(buf);
 
-	spin_lock(&vdev->config_lock);
+	spin_lock_irq(&vdev->config_lock);
 	memcpy(vdev->config + data.offset, buf, data.length);
-	spin_unlock(&vdev->config_lock);
+	WRITE_ONCE(vdev->generation, vdev->generation + 1);
+	spin_unlock_irq(&vdev->config_lock);
 	kfree(buf);
+
+	return 0;
+}
+
+static long vduse_dev_inject_config_irq(struct vduse_dev *vdev)
+{
+	spin_lock_irq(&vdev->config_lock);
+	if (vdev->config_cb.callback)
+		vdev->config_cb.callback(vdev->config_cb.private);
+	spin_unlock_irq(&vdev->config_lock);
 
 	return 0;
 }
@@ -132,7 +167,21 @@ static long vduse_dev_ioctl(struct file *file, unsigned int cmd,
 	struct vduse_dev *vdev = file->private_data;
 	void __user *argp = (void __user *)arg;
 
+	if (_IOC_TYPE(cmd) != VDUSE_BASE)
+		return -ENOIOCTLCMD;
+	/* A broken device only waits to be detached and destroyed. */
+	if (vduse_msg_broken(vdev))
+		return -EIO;
+
 	switch (cmd) {
+	case VDUSE_IOTLB_GET_FD:
+		return vduse_vdpa_iotlb_get_fd(vdev, argp);
+	case VDUSE_DEV_INJECT_CONFIG_IRQ:
+		return vduse_dev_inject_config_irq(vdev);
+	case VDUSE_VQ_SETUP_KICKFD:
+		return vduse_vq_setup_kickfd(vdev, argp);
+	case VDUSE_VQ_INJECT_IRQ:
+		return vduse_vq_inject_irq(vdev, argp);
 	case VDUSE_DEV_GET_FEATURES:
 		return vduse_dev_get_features(vdev, argp);
 	case VDUSE_DEV_SET_CONFIG:
@@ -146,10 +195,31 @@ static long vduse_dev_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
+static ssize_t vduse_dev_read(struct file *file, char __user *buf,
+			      size_t count, loff_t *ppos)
+{
+	return vduse_msg_read(file->private_data, buf, count,
+			      file->f_flags & O_NONBLOCK);
+}
+
+static ssize_t vduse_dev_write(struct file *file, const char __user *buf,
+			       size_t count, loff_t *ppos)
+{
+	return vduse_msg_write(file->private_data, buf, count);
+}
+
+static __poll_t vduse_dev_poll(struct file *file, poll_table *wait)
+{
+	return vduse_msg_poll(file->private_data, file, wait);
+}
+
 static const struct file_operations vduse_dev_fops = {
 	.owner		= THIS_MODULE,
 	.open		= vduse_dev_open,
 	.release	= vduse_dev_release_file,
+	.read		= vduse_dev_read,
+	.write		= vduse_dev_write,
+	.poll		= vduse_dev_poll,
 	.unlocked_ioctl	= vduse_dev_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.llseek		= noop_llseek,
@@ -179,6 +249,8 @@ int vduse_dev_create(const struct vduse_dev_config *cfg, void *config,
 
 	mutex_init(&vdev->lock);
 	spin_lock_init(&vdev->config_lock);
+	vduse_msg_init(vdev);
+	vdev->bounce_size = VDUSE_BOUNCE_DEFAULT;
 	vdev->api_version = api_version;
 	vdev->vendor_id = cfg->vendor_id;
 	vdev->device_id = cfg->device_id;
@@ -193,6 +265,7 @@ int vduse_dev_create(const struct vduse_dev_config *cfg, void *config,
 	/* From here on put_device() frees everything. */
 	device_initialize(&vdev->dev);
 	vdev->dev.class = &vduse_class;
+	vdev->dev.groups = vduse_dev_groups;
 	vdev->dev.release = vduse_dev_release;
 	ret = dev_set_name(&vdev->dev, "%s", cfg->name);
 	if (ret)

@@ -45,8 +45,15 @@ static int __init vduse_init(void)
 	if (ret)
 		goto out_unregister_chrdev;
 
+	ret = vduse_vdpa_init();
+	if (ret)
+		goto out_exit_ctrl;
+
 	return 0;
 
+out_exit_ctrl:
+	vduse_ctrl_exit();
+	vduse_dev_destroy_all();
 out_unregister_chrdev:
 	unregister_chrdev_region(vduse_devt_base, VDUSE_MINORS);
 out_unregister_class:
@@ -56,6 +63,8 @@ out_unregister_class:
 
 static void __exit vduse_exit(void)
 {
+	/* Detaches every device: the virtio drivers let go first. */
+	vduse_vdpa_exit();
 	vduse_ctrl_exit();
 	vduse_dev_destroy_all();
 	unregister_chrdev_region(vduse_devt_base, VDUSE_MINORS);

@@ -12,9 +12,12 @@
 #include <linux/kdev_t.h>
 #include <linux/mutex.h>
 #include <linux/nospec.h>
+#include <linux/sizes.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/vdpa.h>
 #include <linux/vduse.h>
+#include <linux/wait.h>
 
 /**
  * DOC: Locking
@@ -27,8 +30,19 @@
  *    and reset, so every wait for the daemon under it is bounded)
  * 3. ``vduse_devs_lock`` (dev.c): the device table, minor numbers and
  *    name lookups
- * 4. ``vduse_dev.lock``: one device's daemon, attachment and virtqueues
- * 5. ``vduse_dev.config_lock`` (spinlock): the configuration space bytes
+ * 4. ``vduse_dev.lock``: one device's daemon, attachment, status and
+ *    virtqueue setup; never held while waiting for the daemon
+ * 5. spinlocks, never nested in one another:
+ *    ``vduse_dev.msg_lock`` (msg.c: the request lists, broken),
+ *    ``vduse_dev.config_lock`` (configuration space bytes, config callback),
+ *    ``vduse_vq.kick_lock`` (kick eventfd, latched kick),
+ *    ``vduse_vq.irq_lock`` (the driver's callback; taken with IRQs off),
+ *    and the bounce domain's own lock (iova_domain.c).
+ *
+ * A request to the daemon (vduse_msg_send()) is sent with no VDUSE lock
+ * held, and may wait up to msg_timeout seconds, under cf_lock when the
+ * vdpa core holds it.  Once a request times out the device is broken: no
+ * later request waits.
  *
  * Nothing here sleeps on userspace while holding a spinlock.
  */
@@ -66,8 +80,13 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
  * @state: last available (and, packed, used) index and wrap counters;
  *	a split queue uses the first field only
  * @ready: the driver enabled the queue
+ * @kick_lock: protects @kickfd and @kicked
+ * @kickfd: the daemon's kick eventfd, or NULL
+ * @kicked: a kick came while no eventfd was set; delivered when one is
+ * @irq_lock: protects @cb; taken with interrupts off
+ * @cb: the driver's used-buffer callback
  *
- * Protected by the device's vduse_dev.lock.
+ * Fields above @kick_lock are protected by the device's vduse_dev.lock.
  */
 struct vduse_vq {
 	u32 index;
@@ -79,7 +98,17 @@ struct vduse_vq {
 	u64 device_addr;
 	struct vduse_vq_state_packed state;
 	bool ready;
+
+	spinlock_t kick_lock; /* @kickfd, @kicked */
+	struct eventfd_ctx *kickfd;
+	bool kicked;
+
+	spinlock_t irq_lock; /* @cb */
+	struct vdpa_callback cb;
 };
+
+struct vduse_domain;
+struct vduse_vdpa;
 
 /**
  * struct vduse_dev - a VDUSE device
@@ -95,13 +124,25 @@ struct vduse_vq {
  * @nas: number of address spaces (1 unless API version 1)
  * @config_size: size of @config
  * @config: the configuration space, under @config_lock
- * @config_lock: protects the contents of @config
+ * @config_lock: protects the contents of @config and @config_cb
+ * @config_cb: the driver's configuration change callback
+ * @generation: configuration generation, bumped by VDUSE_DEV_SET_CONFIG
+ * @msg_lock: protects the message lists and @broken (msg.c)
+ * @send_list: requests not read yet
+ * @recv_list: requests read and not answered
+ * @waitq: the daemon's readers and pollers
+ * @next_request_id: request_id of the next request
+ * @broken: a request timed out: every request fails from then on
+ * @msg_timeout: seconds a request waits; 0 waits forever
+ * @status: the status the daemon accepted; READ_ONCE() outside @lock
  * @vqs: @vq_num virtqueues, under @lock
  * @lock: protects the fields below, and @vqs
  * @driver_features: feature bits the driver wrote
  * @daemon: the open file of the device node, or NULL
  * @attached: on the vdpa bus
  * @destroyed: VDUSE_DESTROY_DEV took it out of the table
+ * @vdpa: the vdpa device while attached
+ * @bounce_size: size of the bounce range of the next attachment
  *
  * Fields above @lock are set at creation and never change.
  */
@@ -118,15 +159,54 @@ struct vduse_dev {
 	u32 nas;
 	u32 config_size;
 	u8 *config;
-	spinlock_t config_lock; /* @config contents */
+	spinlock_t config_lock; /* @config contents, @config_cb */
+	struct vdpa_callback config_cb;
+	u32 generation;
 	struct vduse_vq *vqs;
+
+	spinlock_t msg_lock; /* lists, @next_request_id, @broken */
+	struct list_head send_list;
+	struct list_head recv_list;
+	wait_queue_head_t waitq;
+	u32 next_request_id;
+	bool broken;
+	unsigned int msg_timeout;
+	u8 status;
 
 	struct mutex lock; /* the state below, and @vqs */
 	u64 driver_features;
 	struct file *daemon;
 	bool attached;
 	bool destroyed;
+	struct vduse_vdpa *vdpa;
+	u64 bounce_size;
 };
+
+/**
+ * struct vduse_vdpa - a VDUSE device's presence on the vdpa bus
+ * @vdpa: the vdpa device; its release frees this
+ * @vdev: the VDUSE device, with a reference
+ * @domain: the bounce domain its DMA goes through
+ */
+struct vduse_vdpa {
+	struct vdpa_device vdpa;
+	struct vduse_dev *vdev;
+	struct vduse_domain *domain;
+};
+
+static inline struct vduse_vdpa *vdpa_to_vduse(struct vdpa_device *vdpa)
+{
+	return container_of(vdpa, struct vduse_vdpa, vdpa);
+}
+
+/* Seconds a request waits by default, and at most (msg_timeout). */
+#define VDUSE_MSG_TIMEOUT_DEFAULT	30
+#define VDUSE_MSG_TIMEOUT_MAX		86400
+
+/* Bounce range sizes (bounce_size). */
+#define VDUSE_BOUNCE_DEFAULT	SZ_64M
+#define VDUSE_BOUNCE_MIN	SZ_1M
+#define VDUSE_BOUNCE_MAX	SZ_1G
 
 /* Minor 0 is the control node; device nodes take the minors after it. */
 #define VDUSE_CTRL_MINOR	0
@@ -143,8 +223,35 @@ int vduse_dev_create(const struct vduse_dev_config *cfg, void *config,
 int vduse_dev_destroy(const char *name);
 void vduse_dev_destroy_all(void);
 
+struct vduse_dev *vduse_dev_get_by_name(const char *name);
+extern const struct attribute_group *vduse_dev_groups[];
+
 int vduse_vqs_alloc(struct vduse_dev *vdev);
+void vduse_vqs_free(struct vduse_dev *vdev);
 long vduse_vq_setup(struct vduse_dev *vdev, void __user *argp);
 long vduse_vq_get_info(struct vduse_dev *vdev, void __user *argp);
+long vduse_vq_setup_kickfd(struct vduse_dev *vdev, void __user *argp);
+long vduse_vq_inject_irq(struct vduse_dev *vdev, void __user *argp);
+void vduse_vq_kick(struct vduse_vq *vq);
+void vduse_vqs_drop_kickfds(struct vduse_dev *vdev);
+void vduse_vqs_reset(struct vduse_dev *vdev);
+
+void vduse_msg_init(struct vduse_dev *vdev);
+bool vduse_msg_broken(struct vduse_dev *vdev);
+int vduse_msg_send(struct vduse_dev *vdev, struct vduse_dev_request *req,
+		   struct vduse_dev_response *resp);
+void vduse_msg_requeue(struct vduse_dev *vdev);
+ssize_t vduse_msg_read(struct vduse_dev *vdev, char __user *buf, size_t count,
+		       bool nonblock);
+ssize_t vduse_msg_write(struct vduse_dev *vdev, const char __user *buf,
+			size_t count);
+__poll_t vduse_msg_poll(struct vduse_dev *vdev, struct file *file,
+			struct poll_table_struct *wait);
+
+int vduse_vdpa_init(void);
+void vduse_vdpa_exit(void);
+long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp);
+
+extern const struct dma_map_ops vduse_dma_ops;
 
 #endif /* _VDUSE_VDUSE_H */

@@ -3,14 +3,18 @@
  * VDUSE: vDPA Device in Userspace - virtqueues, as the daemon sets them
  * up and reads them back.
  *
- * Locking (see "DOC: Locking" in vduse.h): a virtqueue's fields are
- * protected by its device's vduse_dev.lock.
+ * Locking (see "DOC: Locking" in vduse.h): a virtqueue's setup and state
+ * are protected by its device's vduse_dev.lock; the kick eventfd by the
+ * queue's kick_lock and the driver's callback by its irq_lock, both
+ * spinlocks because kicks and interrupts come from atomic context.
  */
 
+#include <linux/eventfd.h>
 #include <linux/lockdep.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/virtio_config.h>
 
 #include "vduse.h"
 
@@ -31,10 +35,24 @@ int vduse_vqs_alloc(struct vduse_dev *vdev)
 	if (!vdev->vqs)
 		return -ENOMEM;
 
-	for (i = 0; i < vdev->vq_num; i++)
+	for (i = 0; i < vdev->vq_num; i++) {
 		vdev->vqs[i].index = i;
+		spin_lock_init(&vdev->vqs[i].kick_lock);
+		spin_lock_init(&vdev->vqs[i].irq_lock);
+	}
 
 	return 0;
+}
+
+/**
+ * vduse_vqs_free() - free a device's virtqueues
+ * @vdev: the device, being released
+ */
+void vduse_vqs_free(struct vduse_dev *vdev)
+{
+	if (vdev->vqs)
+		vduse_vqs_drop_kickfds(vdev);
+	kfree(vdev->vqs);
 }
 
 static struct vduse_vq *vduse_vq_get(struct vduse_dev *vdev, u32 index)
@@ -128,4 +146,153 @@ long vduse_vq_get_info(struct vduse_dev *vdev, void __user *argp)
 	mutex_unlock(&vdev->lock);
 
 	return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+/**
+ * vduse_vq_kick() - the driver made buffers available
+ * @vq: the virtqueue
+ *
+ * Signals the daemon's eventfd, or remembers the kick until there is one.
+ * May be called in atomic context.
+ */
+void vduse_vq_kick(struct vduse_vq *vq)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vq->kick_lock, flags);
+	if (vq->kickfd)
+		eventfd_signal(vq->kickfd);
+	else
+		vq->kicked = true;
+	spin_unlock_irqrestore(&vq->kick_lock, flags);
+}
+
+/* Replace a queue's kick eventfd; returns the old one to put. */
+static struct eventfd_ctx *vduse_vq_swap_kickfd(struct vduse_vq *vq,
+						struct eventfd_ctx *ctx)
+{
+	struct eventfd_ctx *old;
+	unsigned long flags;
+
+	spin_lock_irqsave(&vq->kick_lock, flags);
+	old = vq->kickfd;
+	vq->kickfd = ctx;
+	if (ctx && vq->kicked) {
+		eventfd_signal(ctx);
+		vq->kicked = false;
+	}
+	spin_unlock_irqrestore(&vq->kick_lock, flags);
+
+	return old;
+}
+
+/**
+ * vduse_vqs_drop_kickfds() - forget every kick eventfd
+ * @vdev: the device whose daemon went away
+ *
+ * Kicks are latched from then on, for the next daemon.
+ */
+void vduse_vqs_drop_kickfds(struct vduse_dev *vdev)
+{
+	struct eventfd_ctx *old;
+	u32 i;
+
+	for (i = 0; i < vdev->vq_num; i++) {
+		old = vduse_vq_swap_kickfd(&vdev->vqs[i], NULL);
+		if (old)
+			eventfd_ctx_put(old);
+	}
+}
+
+/**
+ * vduse_vq_setup_kickfd() - VDUSE_VQ_SETUP_KICKFD
+ * @vdev: the device
+ * @argp: the daemon's struct vduse_vq_eventfd
+ *
+ * Return: 0, -EFAULT, -EINVAL for a bad index or an fd that is not an
+ * eventfd, -EBADF for a closed fd.
+ */
+long vduse_vq_setup_kickfd(struct vduse_dev *vdev, void __user *argp)
+{
+	struct eventfd_ctx *ctx = NULL, *old;
+	struct vduse_vq_eventfd ev;
+	struct vduse_vq *vq;
+
+	if (copy_from_user(&ev, argp, sizeof(ev)))
+		return -EFAULT;
+	vq = vduse_vq_get(vdev, ev.index);
+	if (!vq)
+		return -EINVAL;
+
+	if (ev.fd != VDUSE_EVENTFD_DEASSIGN) {
+		if (ev.fd < 0)
+			return -EBADF;
+		ctx = eventfd_ctx_fdget(ev.fd);
+		if (IS_ERR(ctx))
+			return PTR_ERR(ctx);
+	}
+
+	old = vduse_vq_swap_kickfd(vq, ctx);
+	if (old)
+		eventfd_ctx_put(old);
+
+	return 0;
+}
+
+/**
+ * vduse_vq_inject_irq() - VDUSE_VQ_INJECT_IRQ
+ * @vdev: the device
+ * @argp: the daemon's __u32 virtqueue index
+ *
+ * Runs the driver's callback at once, with interrupts off as a hardware
+ * interrupt would.
+ *
+ * Return: 0, -EFAULT, -EINVAL for a bad index or before DRIVER_OK.
+ */
+long vduse_vq_inject_irq(struct vduse_dev *vdev, void __user *argp)
+{
+	struct vduse_vq *vq;
+	u32 index;
+
+	if (get_user(index, (u32 __user *)argp))
+		return -EFAULT;
+	vq = vduse_vq_get(vdev, index);
+	if (!vq)
+		return -EINVAL;
+	if (!(READ_ONCE(vdev->status) & VIRTIO_CONFIG_S_DRIVER_OK))
+		return -EINVAL;
+
+	spin_lock_irq(&vq->irq_lock);
+	if (vq->cb.callback)
+		vq->cb.callback(vq->cb.private);
+	spin_unlock_irq(&vq->irq_lock);
+
+	return 0;
+}
+
+/**
+ * vduse_vqs_reset() - forget what the driver set up
+ * @vdev: the device being reset
+ */
+void vduse_vqs_reset(struct vduse_dev *vdev)
+{
+	u32 i;
+
+	lockdep_assert_held(&vdev->lock);
+
+	for (i = 0; i < vdev->vq_num; i++) {
+		struct vduse_vq *vq = &vdev->vqs[i];
+
+		vq->num = 0;
+		vq->desc_addr = 0;
+		vq->driver_addr = 0;
+		vq->device_addr = 0;
+		memset(&vq->state, 0, sizeof(vq->state));
+		vq->ready = false;
+
+		spin_lock_irq(&vq->irq_lock);
+		vq->cb.callback = NULL;
+		vq->cb.private = NULL;
+		spin_unlock_irq(&vq->irq_lock);
+	}
 }

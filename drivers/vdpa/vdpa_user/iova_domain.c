@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * VDUSE: vDPA Device in Userspace - the bounce IOVA domain.
+ *
+ * IOVA space, as a daemon sees it through the domain's file (file offset
+ * == IOVA):
+ *
+ *   [0, bounce_size)             streaming mappings, bounced through
+ *                                pages owned by the domain
+ *   [bounce_size, IOVA_LIMIT]    coherent allocations, mapped as they are
+ *
+ * A streaming mapping never exposes the driver's page: its bytes are
+ * copied into bounce pages at map time (or zeroes, for a mapping the
+ * device only writes), and copied back at unmap.  Every byte of a bounce
+ * page outside the mapping is zeroed at map time, so the daemon never
+ * sees what an earlier mapping left there.  Coherent allocations are
+ * zeroed pages of their own.
+ *
+ * Lifetime: the domain's file may outlive the domain's owner (a daemon
+ * keeps it open or mapped), so vduse_domain_destroy() only marks the
+ * domain dead and frees what it holds; the structure itself goes with
+ * the file's last reference.
+ *
+ * Locking: the iova allocators lock themselves.  lock, a spinlock,
+ * protects the coherent IOTLB and @dead, and is what the fault handler
+ * looks pages up under.  A bounce page's orig field belongs to whoever
+ * holds the IOVA that covers it.
+ */
+
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/highmem.h>
+#include <linux/iova.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/vhost_iotlb.h>
+#include <linux/vmalloc.h>
+
+#include "iova_domain.h"
+
+/* Most coherent allocations a domain tracks at once. */
+#define VDUSE_DOMAIN_COHERENT_MAX	65536
+
+/**
+ * struct vduse_bounce_page - one page of the bounce range
+ * @page: the page the daemon sees; allocated with the domain
+ * @orig: physical address that the page's offset 0 stands for in the
+ *	current mapping
+ */
+struct vduse_bounce_page {
+	struct page *page;
+	phys_addr_t orig;
+};
+
+/**
+ * struct vduse_domain - a bounce IOVA domain
+ * @stream: allocator for the bounce range
+ * @coherent: allocator for coherent allocations
+ * @bounce_size: size of the bounce range
+ * @nr_bounce: pages in it
+ * @bounce: its pages
+ * @lock: protects @coherent_map and @dead
+ * @coherent_map: coherent allocations: IOVA range -> physical address
+ * @dead: vduse_domain_destroy() ran; only the file keeps the structure
+ * @file: what the daemon mmaps; its offsets are IOVAs
+ */
+struct vduse_domain {
+	struct iova_domain stream;
+	struct iova_domain coherent;
+	u64 bounce_size;
+	unsigned long nr_bounce;
+	struct vduse_bounce_page *bounce;
+	spinlock_t lock; /* @coherent_map, @dead */
+	struct vhost_iotlb *coherent_map;
+	bool dead;
+	struct file *file;
+};
+
+/* The page behind an IOVA, with a reference, or NULL. */
+static struct page *vduse_domain_get_page(struct vduse_domain *domain,
+					  u64 iova)
+{
+	struct vhost_iotlb_map *map;
+	struct page *page = NULL;
+
+	spin_lock(&domain->lock);
+	if (domain->dead)
+		goto out_unlock;
+	if (iova < domain->bounce_size) {
+		page = domain->bounce[iova >> PAGE_SHIFT].page;
+	} else {
+		map = vhost_iotlb_itree_first(domain->coherent_map, iova, iova);
+		if (map)
+			page = pfn_to_page(PHYS_PFN(map->addr +
+						    (iova - map->start)));
+	}
+	if (page)
+		get_page(page);
+out_unlock:
+	spin_unlock(&domain->lock);
+	return page;
+}
+
+static vm_fault_t vduse_domain_fault(struct vm_fault *vmf)
+{
+	struct vduse_domain *domain = vmf->vma->vm_file->private_data;
+	u64 iova = ((u64)vmf->vma->vm_pgoff + vmf->pgoff) << PAGE_SHIFT;
+
+	vmf->page = vduse_domain_get_page(domain, iova);
+
+	return vmf->page ? 0 : VM_FAULT_SIGBUS;
+}
+
+static const struct vm_operations_struct vduse_domain_vm_ops = {
+	.fault = vduse_domain_fault,
+};
+
+static int vduse_domain_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	/* A private mapping would hide the daemon's writes from the driver. */
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+
+	vm_flags_set(vma, VM_DONTDUMP | VM_DONTEXPAND);
+	vma->vm_ops = &vduse_domain_vm_ops;
+
+	return 0;
+}
+
+static int vduse_domain_release(struct inode *inode, struct file *file)
+{
+	kfree(file->private_data);
+
+	return 0;
+}
+
+static const struct file_operations vduse_domain_fops = {
+	.owner		= THIS_MODULE,
+	.mmap		= vduse_domain_mmap,
+	.release	= vduse_domain_release,
+};
+
+/**
+ * vduse_domain_create() - create a bounce domain
+ * @bounce_size: size of the bounce range, page aligned
+ *
+ * Return: the domain, or an ERR_PTR().
+ */
+struct vduse_domain *vduse_domain_create(u64 bounce_size)
+{
+	struct vduse_domain *domain;
+	unsigned long i;
+	int ret;
+
+	ret = iova_cache_get();
+	if (ret)
+		return ERR_PTR(ret);
+
+	ret = -ENOMEM;
+	domain = kzalloc(sizeof(*domain), GFP_KERNEL);
+	if (!domain)
+		goto out_put_cache;
+
+	domain->bounce_size = bounce_size;
+	domain->nr_bounce = bounce_size >> PAGE_SHIFT;
+	spin_lock_init(&domain->lock);
+
+	domain->bounce = vcalloc(domain->nr_bounce, sizeof(*domain->bounce));
+	if (!domain->bounce)
+		goto out_free_domain;
+	for (i = 0; i < domain->nr_bounce; i++) {
+		domain->bounce[i].page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!domain->bounce[i].page)
+			goto out_free_pages;
+	}
+
+	domain->coherent_map = vhost_iotlb_alloc(VDUSE_DOMAIN_COHERENT_MAX, 0);
+	if (!domain->coherent_map)
+		goto out_free_pages;
+
+	/* IOVA 0 stays unused: a zero DMA address confuses some drivers. */
+	init_iova_domain(&domain->stream, PAGE_SIZE, 1);
+	ret = iova_domain_init_rcaches(&domain->stream);
+	if (ret)
+		goto out_free_iotlb;
+	init_iova_domain(&domain->coherent, PAGE_SIZE,
+			 bounce_size >> PAGE_SHIFT);
+	ret = iova_domain_init_rcaches(&domain->coherent);
+	if (ret)
+		goto out_put_stream;
+
+	domain->file = anon_inode_create_getfile("[vduse-domain]",
+						 &vduse_domain_fops, domain,
+						 O_RDWR, NULL);
+	if (IS_ERR(domain->file)) {
+		ret = PTR_ERR(domain->file);
+		goto out_put_coherent;
+	}
+
+	return domain;
+
+out_put_coherent:
+	put_iova_domain(&domain->coherent);
+out_put_stream:
+	put_iova_domain(&domain->stream);
+out_free_iotlb:
+	vhost_iotlb_free(domain->coherent_map);
+out_free_pages:
+	for (i = 0; i < domain->nr_bounce && domain->bounce[i].page; i++)
+		__free_page(domain->bounce[i].page);
+	vfree(domain->bounce);
+out_free_domain:
+	kfree(domain);
+out_put_cache:
+	iova_cache_put();
+	return ERR_PTR(ret);
+}
+
+/**
+ * vduse_domain_destroy() - destroy a domain with no DMA mappings left
+ * @domain: the domain
+ *
+ * The daemon's mappings are zapped and later faults get SIGBUS.  A page
+ * a racing fault still took stays alive until its mapping goes: each
+ * mapped page holds a reference.
+ */
+void vduse_domain_destroy(struct vduse_domain *domain)
+{
+	unsigned long i;
+
+	spin_lock(&domain->lock);
+	domain->dead = true;
+	spin_unlock(&domain->lock);
+	unmap_mapping_range(domain->file->f_mapping, 0, 0, 1);
+
+	put_iova_domain(&domain->coherent);
+	put_iova_domain(&domain->stream);
+	vhost_iotlb_free(domain->coherent_map);
+	for (i = 0; i < domain->nr_bounce; i++)
+		__free_page(domain->bounce[i].page);
+	vfree(domain->bounce);
+	iova_cache_put();
+	/* The structure goes with the file's last reference. */
+	fput(domain->file);
+}
+
+/**
+ * vduse_domain_file() - the file whose offsets are the domain's IOVAs
+ * @domain: the domain
+ *
+ * Return: the file; the caller takes its own reference to keep it.
+ */
+struct file *vduse_domain_file(struct vduse_domain *domain)
+{
+	return domain->file;
+}
+
+/*
+ * Copy between a mapping's bounce pages and the memory it stands for.
+ * to_bounce: at map time (data, or zeroes when @fill_zero) with the rest
+ * of the first and last pages zeroed; otherwise back to the original.
+ */
+static void vduse_domain_bounce(struct vduse_domain *domain, u64 iova,
+				size_t size, bool to_bounce, bool fill_zero)
+{
+	size_t off = offset_in_page(iova);
+	unsigned long idx = iova >> PAGE_SHIFT;
+	bool first = true;
+
+	while (size) {
+		struct vduse_bounce_page *bp = &domain->bounce[idx++];
+		size_t len = min_t(size_t, PAGE_SIZE - off, size);
+		phys_addr_t orig = bp->orig + off;
+		void *bounce = page_address(bp->page);
+		void *addr;
+
+		addr = kmap_local_page(pfn_to_page(PHYS_PFN(orig)));
+		addr += offset_in_page(orig);
+		if (to_bounce) {
+			if (first)
+				memset(bounce, 0, off);
+			if (fill_zero)
+				memset(bounce + off, 0, len);
+			else
+				memcpy(bounce + off, addr, len);
+			if (len == size)
+				memset(bounce + off + len, 0,
+				       PAGE_SIZE - off - len);
+		} else {
+			memcpy(addr, bounce + off, len);
+		}
+		kunmap_local(addr);
+
+		size -= len;
+		off = 0;
+		first = false;
+	}
+}
+
+/**
+ * vduse_domain_map_page() - map memory for streaming DMA, bounced
+ * @domain: the domain
+ * @page: first page of the memory
+ * @offset: offset of the memory in @page
+ * @size: its size
+ * @dir: DMA direction
+ *
+ * May be called in atomic context.
+ *
+ * Return: the IOVA, or DMA_MAPPING_ERROR when the bounce range is full.
+ */
+dma_addr_t vduse_domain_map_page(struct vduse_domain *domain,
+				 struct page *page, unsigned long offset,
+				 size_t size, enum dma_data_direction dir)
+{
+	phys_addr_t phys = page_to_phys(page) + offset;
+	size_t off = offset_in_page(phys);
+	unsigned long npages = PAGE_ALIGN(off + size) >> PAGE_SHIFT;
+	unsigned long pfn, i;
+	u64 iova;
+
+	if (!size)
+		return DMA_MAPPING_ERROR;
+
+	pfn = alloc_iova_fast(&domain->stream, npages,
+			      domain->nr_bounce - 1, true);
+	if (!pfn)
+		return DMA_MAPPING_ERROR;
+
+	for (i = 0; i < npages; i++)
+		domain->bounce[pfn + i].orig = (phys & PAGE_MASK) +
+					       i * PAGE_SIZE;
+
+	iova = ((u64)pfn << PAGE_SHIFT) + off;
+	vduse_domain_bounce(domain, iova, size, true,
+			    dir == DMA_FROM_DEVICE);
+
+	return iova;
+}
+
+/**
+ * vduse_domain_unmap_page() - end a streaming mapping
+ * @domain: the domain
+ * @iova: what vduse_domain_map_page() returned
+ * @size: the size mapped
+ * @dir: DMA direction
+ */
+void vduse_domain_unmap_page(struct vduse_domain *domain, dma_addr_t iova,
+			     size_t size, enum dma_data_direction dir)
+{
+	unsigned long npages = PAGE_ALIGN(offset_in_page(iova) + size) >>
+			       PAGE_SHIFT;
+
+	if (dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL)
+		vduse_domain_bounce(domain, iova, size, false, false);
+
+	free_iova_fast(&domain->stream, iova >> PAGE_SHIFT, npages);
+}
+
+/**
+ * vduse_domain_sync() - hand part of a streaming mapping over
+ * @domain: the domain
+ * @iova: start of the part
+ * @size: its size
+ * @dir: DMA direction of the mapping
+ * @for_cpu: to the CPU (copy back) or to the device (copy in)
+ */
+void vduse_domain_sync(struct vduse_domain *domain, dma_addr_t iova,
+		       size_t size, enum dma_data_direction dir, bool for_cpu)
+{
+	size_t off = offset_in_page(iova);
+	unsigned long idx = iova >> PAGE_SHIFT;
+
+	if (iova >= domain->bounce_size ||
+	    size > domain->bounce_size - iova)
+		return;
+
+	if (for_cpu) {
+		if (dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL)
+			vduse_domain_bounce(domain, iova, size, false, false);
+		return;
+	}
+	if (dir == DMA_FROM_DEVICE)
+		return;
+
+	/* Copy in, leaving the rest of the pages as they are. */
+	while (size) {
+		struct vduse_bounce_page *bp = &domain->bounce[idx++];
+		size_t len = min_t(size_t, PAGE_SIZE - off, size);
+		phys_addr_t orig = bp->orig + off;
+		void *addr;
+
+		addr = kmap_local_page(pfn_to_page(PHYS_PFN(orig)));
+		memcpy(page_address(bp->page) + off,
+		       addr + offset_in_page(orig), len);
+		kunmap_local(addr);
+		size -= len;
+		off = 0;
+	}
+}
+
+/**
+ * vduse_domain_alloc_coherent() - allocate zeroed memory shared with the
+ * device
+ * @domain: the domain
+ * @size: bytes wanted
+ * @iova: the IOVA is stored here
+ * @gfp: allocation flags
+ *
+ * Return: the kernel address, or NULL.
+ */
+void *vduse_domain_alloc_coherent(struct vduse_domain *domain, size_t size,
+				  dma_addr_t *iova, gfp_t gfp)
+{
+	unsigned long npages = PAGE_ALIGN(size) >> PAGE_SHIFT;
+	unsigned long pfn;
+	void *vaddr;
+	u64 start;
+	int ret;
+
+	vaddr = alloc_pages_exact(npages << PAGE_SHIFT, gfp | __GFP_ZERO);
+	if (!vaddr)
+		return NULL;
+
+	pfn = alloc_iova_fast(&domain->coherent, npages,
+			      VDUSE_DOMAIN_IOVA_LIMIT >> PAGE_SHIFT, true);
+	if (!pfn)
+		goto out_free_pages;
+	start = (u64)pfn << PAGE_SHIFT;
+
+	spin_lock(&domain->lock);
+	ret = vhost_iotlb_add_range(domain->coherent_map, start,
+				    start + (npages << PAGE_SHIFT) - 1,
+				    virt_to_phys(vaddr), VHOST_MAP_RW);
+	spin_unlock(&domain->lock);
+	if (ret)
+		goto out_free_iova;
+
+	*iova = start;
+	return vaddr;
+
+out_free_iova:
+	free_iova_fast(&domain->coherent, pfn, npages);
+out_free_pages:
+	free_pages_exact(vaddr, npages << PAGE_SHIFT);
+	return NULL;
+}
+
+/**
+ * vduse_domain_free_coherent() - free a coherent allocation
+ * @domain: the domain
+ * @size: its size
+ * @vaddr: its kernel address
+ * @iova: its IOVA
+ *
+ * The daemon's mappings of it are zapped first; the pages go back once
+ * no mapping holds them.
+ */
+void vduse_domain_free_coherent(struct vduse_domain *domain, size_t size,
+				void *vaddr, dma_addr_t iova)
+{
+	unsigned long npages = PAGE_ALIGN(size) >> PAGE_SHIFT;
+
+	spin_lock(&domain->lock);
+	vhost_iotlb_del_range(domain->coherent_map, iova,
+			      iova + (npages << PAGE_SHIFT) - 1);
+	spin_unlock(&domain->lock);
+
+	unmap_mapping_range(domain->file->f_mapping, iova,
+			    npages << PAGE_SHIFT, 1);
+	free_iova_fast(&domain->coherent, iova >> PAGE_SHIFT, npages);
+	free_pages_exact(vaddr, npages << PAGE_SHIFT);
+}
+
+/**
+ * vduse_domain_max_mapping_size() - the largest streaming mapping
+ * @domain: the domain
+ *
+ * A sixteenth of the bounce range, so that one request cannot take it
+ * all.
+ *
+ * Return: a size in bytes.
+ */
+size_t vduse_domain_max_mapping_size(struct vduse_domain *domain)
+{
+	return domain->bounce_size >> 4;
+}
+
+/**
+ * vduse_domain_lookup() - the mappable range around an IOVA
+ * @domain: the domain
+ * @iova: an IOVA
+ * @start: first IOVA of the range
+ * @last: last IOVA of the range
+ * @offset: offset of @start in the domain's file
+ * @perm: VDUSE_ACCESS_* rights
+ *
+ * Return: 0, or -EINVAL when nothing is mapped at @iova.
+ */
+int vduse_domain_lookup(struct vduse_domain *domain, u64 iova, u64 *start,
+			u64 *last, u64 *offset, u8 *perm)
+{
+	struct vhost_iotlb_map *map;
+	int ret = 0;
+
+	if (iova < domain->bounce_size) {
+		*start = 0;
+		*last = domain->bounce_size - 1;
+		*offset = 0;
+		*perm = VHOST_MAP_RW;
+		return 0;
+	}
+
+	spin_lock(&domain->lock);
+	map = vhost_iotlb_itree_first(domain->coherent_map, iova, iova);
+	if (map) {
+		*start = map->start;
+		*last = map->last;
+		*offset = map->start;
+		*perm = map->perm;
+	} else {
+		ret = -EINVAL;
+	}
+	spin_unlock(&domain->lock);
+
+	return ret;
+}

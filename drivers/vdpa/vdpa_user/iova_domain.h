@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * VDUSE: vDPA Device in Userspace - the bounce IOVA domain.
+ *
+ * The domain knows nothing of VDUSE devices: it turns kernel DMA into
+ * IOVAs backed by pages a daemon may map, and nothing else.
+ */
+#ifndef _VDUSE_IOVA_DOMAIN_H
+#define _VDUSE_IOVA_DOMAIN_H
+
+#include <linux/dma-direction.h>
+#include <linux/types.h>
+
+struct file;
+struct page;
+struct vduse_domain;
+
+/* Coherent allocations live above the bounce range, up to this IOVA. */
+#define VDUSE_DOMAIN_IOVA_LIMIT	((1ULL << 36) - 1)
+
+struct vduse_domain *vduse_domain_create(u64 bounce_size);
+void vduse_domain_destroy(struct vduse_domain *domain);
+
+dma_addr_t vduse_domain_map_page(struct vduse_domain *domain,
+				 struct page *page, unsigned long offset,
+				 size_t size, enum dma_data_direction dir);
+void vduse_domain_unmap_page(struct vduse_domain *domain, dma_addr_t iova,
+			     size_t size, enum dma_data_direction dir);
+void vduse_domain_sync(struct vduse_domain *domain, dma_addr_t iova,
+		       size_t size, enum dma_data_direction dir,
+		       bool for_cpu);
+
+void *vduse_domain_alloc_coherent(struct vduse_domain *domain, size_t size,
+				  dma_addr_t *iova, gfp_t gfp);
+void vduse_domain_free_coherent(struct vduse_domain *domain, size_t size,
+				void *vaddr, dma_addr_t iova);
+
+size_t vduse_domain_max_mapping_size(struct vduse_domain *domain);
+
+int vduse_domain_lookup(struct vduse_domain *domain, u64 iova, u64 *start,
+			u64 *last, u64 *offset, u8 *perm);
+struct file *vduse_domain_file(struct vduse_domain *domain);
+
+#endif /* _VDUSE_IOVA_DOMAIN_H */

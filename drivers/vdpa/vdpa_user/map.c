@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * VDUSE: vDPA Device in Userspace - DMA for the kernel's virtio drivers.
+ *
+ * The vdpa device is its own DMA device; these dma_map_ops route every
+ * mapping through the device's bounce domain (iova_domain.c), so the
+ * driver's memory never becomes the daemon's.
+ *
+ * Locking: none here; the domain locks itself.
+ */
+
+#include <linux/dma-map-ops.h>
+#include <linux/scatterlist.h>
+
+#include "iova_domain.h"
+#include "vduse.h"
+
+static struct vduse_domain *vduse_dma_domain(struct device *dev)
+{
+	struct vdpa_device *vdpa = container_of(dev, struct vdpa_device, dev);
+
+	return vdpa_to_vduse(vdpa)->domain;
+}
+
+static dma_addr_t vduse_dma_map_page(struct device *dev, struct page *page,
+				     unsigned long offset, size_t size,
+				     enum dma_data_direction dir,
+				     unsigned long attrs)
+{
+	return vduse_domain_map_page(vduse_dma_domain(dev), page, offset,
+				     size, dir);
+}
+
+static void vduse_dma_unmap_page(struct device *dev, dma_addr_t addr,
+				 size_t size, enum dma_data_direction dir,
+				 unsigned long attrs)
+{
+	vduse_domain_unmap_page(vduse_dma_domain(dev), addr, size, dir);
+}
+
+static void vduse_dma_unmap_sg(struct device *dev, struct scatterlist *sgl,
+			       int nents, enum dma_data_direction dir,
+			       unsigned long attrs)
+{
+	struct vduse_domain *domain = vduse_dma_domain(dev);
+	struct scatterlist *sg;
+	int i;
+
+	for_each_sg(sgl, sg, nents, i) {
+		if (sg_dma_len(sg) == 0)
+			break;
+		vduse_domain_unmap_page(domain, sg_dma_address(sg),
+					sg_dma_len(sg), dir);
+	}
+}
+
+static int vduse_dma_map_sg(struct device *dev, struct scatterlist *sgl,
+			    int nents, enum dma_data_direction dir,
+			    unsigned long attrs)
+{
+	struct vduse_domain *domain = vduse_dma_domain(dev);
+	struct scatterlist *sg;
+	int i;
+
+	for_each_sg(sgl, sg, nents, i) {
+		sg->dma_address = vduse_domain_map_page(domain, sg_page(sg),
+							sg->offset, sg->length,
+							dir);
+		if (sg->dma_address == DMA_MAPPING_ERROR)
+			goto out_unmap;
+		sg_dma_len(sg) = sg->length;
+	}
+
+	return nents;
+
+out_unmap:
+	/* Unmap what was mapped; the entry that failed ends the walk. */
+	sg_dma_len(sg) = 0;
+	vduse_dma_unmap_sg(dev, sgl, i, dir, attrs);
+	return -ENOMEM;
+}
+
+static void vduse_dma_sync_single_for_cpu(struct device *dev, dma_addr_t addr,
+					  size_t size,
+					  enum dma_data_direction dir)
+{
+	vduse_domain_sync(vduse_dma_domain(dev), addr, size, dir, true);
+}
+
+static void vduse_dma_sync_single_for_device(struct device *dev,
+					     dma_addr_t addr, size_t size,
+					     enum dma_data_direction dir)
+{
+	vduse_domain_sync(vduse_dma_domain(dev), addr, size, dir, false);
+}
+
+static void vduse_dma_sync_sg_for_cpu(struct device *dev,
+				      struct scatterlist *sgl, int nents,
+				      enum dma_data_direction dir)
+{
+	struct scatterlist *sg;
+	int i;
+
+	for_each_sg(sgl, sg, nents, i)
+		vduse_dma_sync_single_for_cpu(dev, sg_dma_address(sg),
+					      sg_dma_len(sg), dir);
+}
+
+static void vduse_dma_sync_sg_for_device(struct device *dev,
+					 struct scatterlist *sgl, int nents,
+					 enum dma_data_direction dir)
+{
+	struct scatterlist *sg;
+	int i;
+
+	for_each_sg(sgl, sg, nents, i)
+		vduse_dma_sync_single_for_device(dev, sg_dma_address(sg),
+						 sg_dma_len(sg), dir);
+}
+
+static void *vduse_dma_alloc(struct device *dev, size_t size,
+			     dma_addr_t *dma_addr, gfp_t gfp,
+			     unsigned long attrs)
+{
+	return vduse_domain_alloc_coherent(vduse_dma_domain(dev), size,
+					   dma_addr, gfp);
+}
+
+static void vduse_dma_free(struct device *dev, size_t size, void *vaddr,
+			   dma_addr_t dma_addr, unsigned long attrs)
+{
+	vduse_domain_free_coherent(vduse_dma_domain(dev), size, vaddr,
+				   dma_addr);
+}
+
+static size_t vduse_dma_max_mapping_size(struct device *dev)
+{
+	return vduse_domain_max_mapping_size(vduse_dma_domain(dev));
+}
+
+static u64 vduse_dma_get_required_mask(struct device *dev)
+{
+	return VDUSE_DOMAIN_IOVA_LIMIT;
+}
+
+/* Installed on every attached vdpa device by vdpa.c. */
+const struct dma_map_ops vduse_dma_ops = {
+	.alloc			= vduse_dma_alloc,
+	.free			= vduse_dma_free,
+	.map_page		= vduse_dma_map_page,
+	.unmap_page		= vduse_dma_unmap_page,
+	.map_sg			= vduse_dma_map_sg,
+	.unmap_sg		= vduse_dma_unmap_sg,
+	.sync_single_for_cpu	= vduse_dma_sync_single_for_cpu,
+	.sync_single_for_device	= vduse_dma_sync_single_for_device,
+	.sync_sg_for_cpu	= vduse_dma_sync_sg_for_cpu,
+	.sync_sg_for_device	= vduse_dma_sync_sg_for_device,
+	.max_mapping_size	= vduse_dma_max_mapping_size,
+	.get_required_mask	= vduse_dma_get_required_mask,
+};

@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * VDUSE: vDPA Device in Userspace - the message relay.
+ *
+ * The kernel asks, the daemon answers: a request is queued on send_list,
+ * moves to recv_list when the daemon read()s it, and leaves that list
+ * when the daemon write()s the answer with its request_id.  The sender
+ * waits at most msg_timeout seconds, killably.  A timeout breaks the
+ * device: every request in flight and every later one fails at once.
+ * When the daemon closes its node, requests it read but never answered
+ * go back to the head of send_list, in order, for the next daemon.
+ *
+ * This is the only file that sleeps on the daemon.
+ *
+ * Locking (see "DOC: Locking" in vduse.h): vduse_dev.msg_lock, a
+ * spinlock, protects both lists, next_request_id and broken.  Nothing
+ * copies to or from userspace under it.  A message lives on its sender's
+ * stack: every path that ends the sender's wait unlinks it under
+ * msg_lock first, so no one touches it after the sender returns.
+ */
+
+#include <linux/completion.h>
+#include <linux/fs.h>
+#include <linux/jiffies.h>
+#include <linux/list.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/spinlock.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+
+#include "vduse.h"
+
+/**
+ * struct vduse_msg - a request in flight
+ * @req: what the daemon reads
+ * @resp: what it answered, valid once @done completed with @answered
+ * @node: on send_list or recv_list, under msg_lock
+ * @done: completed when the message leaves the lists for good
+ * @answered: the daemon answered (else the device broke)
+ */
+struct vduse_msg {
+	struct vduse_dev_request req;
+	struct vduse_dev_response resp;
+	struct list_head node;
+	struct completion done;
+	bool answered;
+};
+
+/**
+ * vduse_msg_init() - set up a device's relay
+ * @vdev: the device
+ */
+void vduse_msg_init(struct vduse_dev *vdev)
+{
+	spin_lock_init(&vdev->msg_lock);
+	INIT_LIST_HEAD(&vdev->send_list);
+	INIT_LIST_HEAD(&vdev->recv_list);
+	init_waitqueue_head(&vdev->waitq);
+	vdev->msg_timeout = VDUSE_MSG_TIMEOUT_DEFAULT;
+}
+
+/*
+ * Fail one list's messages, under msg_lock: their senders see the device
+ * broken.
+ */
+static void vduse_msg_fail_list(struct list_head *list)
+{
+	struct vduse_msg *msg, *tmp;
+
+	list_for_each_entry_safe(msg, tmp, list, node) {
+		list_del_init(&msg->node);
+		complete(&msg->done);
+	}
+}
+
+static void vduse_msg_break_locked(struct vduse_dev *vdev)
+{
+	lockdep_assert_held(&vdev->msg_lock);
+
+	if (vdev->broken)
+		return;
+	vdev->broken = true;
+	vduse_msg_fail_list(&vdev->send_list);
+	vduse_msg_fail_list(&vdev->recv_list);
+	wake_up_all(&vdev->waitq);
+	dev_warn(&vdev->dev, "the daemon did not answer in time: device broken\n");
+}
+
+/**
+ * vduse_msg_broken() - whether the device's relay is broken
+ * @vdev: the device
+ *
+ * Return: true once a request timed out.
+ */
+bool vduse_msg_broken(struct vduse_dev *vdev)
+{
+	return READ_ONCE(vdev->broken);
+}
+
+/**
+ * vduse_msg_send() - send a request to the daemon and wait for its answer
+ * @vdev: the device
+ * @req: the request; its request_id is filled in
+ * @resp: where the answer goes, or NULL
+ *
+ * Sleeps up to the device's msg_timeout (forever if 0), or until a fatal
+ * signal.  Must not be called under a spinlock or vduse_dev.lock, which
+ * the daemon's ioctls take.
+ *
+ * Return: 0 when the daemon answered VDUSE_REQ_RESULT_OK, -EIO when it
+ * answered anything else, -ETIMEDOUT when the wait timed out (the device
+ * is broken from then on), -ENODEV when it was broken already, -EINTR on
+ * a fatal signal.
+ */
+int vduse_msg_send(struct vduse_dev *vdev, struct vduse_dev_request *req,
+		   struct vduse_dev_response *resp)
+{
+	unsigned int timeout_s = READ_ONCE(vdev->msg_timeout);
+	long timeout = timeout_s ? (long)timeout_s * HZ : MAX_SCHEDULE_TIMEOUT;
+	struct vduse_msg msg = {};
+	long left;
+	int ret;
+
+	might_sleep();
+	lockdep_assert_not_held(&vdev->lock);
+
+	init_completion(&msg.done);
+	INIT_LIST_HEAD(&msg.node);
+	msg.req = *req;
+
+	spin_lock(&vdev->msg_lock);
+	if (vdev->broken) {
+		spin_unlock(&vdev->msg_lock);
+		return -ENODEV;
+	}
+	msg.req.request_id = vdev->next_request_id++;
+	list_add_tail(&msg.node, &vdev->send_list);
+	spin_unlock(&vdev->msg_lock);
+	wake_up(&vdev->waitq);
+
+	left = wait_for_completion_killable_timeout(&msg.done, timeout);
+
+	spin_lock(&vdev->msg_lock);
+	if (msg.answered) {
+		ret = msg.resp.result == VDUSE_REQ_RESULT_OK ? 0 : -EIO;
+	} else if (!list_empty(&msg.node)) {
+		/* Still queued or read: this wait ended first. */
+		list_del_init(&msg.node);
+		if (left == 0) {
+			vduse_msg_break_locked(vdev);
+			ret = -ETIMEDOUT;
+		} else {
+			ret = -EINTR;
+		}
+	} else {
+		/* Failed by vduse_msg_break_locked(). */
+		ret = -ENODEV;
+	}
+	spin_unlock(&vdev->msg_lock);
+
+	*req = msg.req;
+	if (resp && msg.answered)
+		*resp = msg.resp;
+
+	return ret;
+}
+
+/**
+ * vduse_msg_requeue() - give requests read but not answered back
+ * @vdev: the device whose daemon closed its node
+ */
+void vduse_msg_requeue(struct vduse_dev *vdev)
+{
+	spin_lock(&vdev->msg_lock);
+	list_splice_init(&vdev->recv_list, &vdev->send_list);
+	spin_unlock(&vdev->msg_lock);
+}
+
+static bool vduse_msg_has_work(struct vduse_dev *vdev)
+{
+	return vduse_msg_broken(vdev) || !list_empty_careful(&vdev->send_list);
+}
+
+/**
+ * vduse_msg_read() - read() on the device node: the next request
+ * @vdev: the device
+ * @buf: the daemon's buffer
+ * @count: its size; at least sizeof(struct vduse_dev_request)
+ * @nonblock: O_NONBLOCK
+ *
+ * Return: the size of a request, -EINVAL for a short buffer, -EAGAIN
+ * when nothing is queued and @nonblock, -ERESTARTSYS on a signal, -EIO
+ * when the device is broken, -EFAULT when @buf faults (the request stays
+ * first in line).
+ */
+ssize_t vduse_msg_read(struct vduse_dev *vdev, char __user *buf, size_t count,
+		       bool nonblock)
+{
+	struct vduse_dev_request req;
+	struct vduse_msg *msg;
+	int ret;
+
+	if (count < sizeof(req))
+		return -EINVAL;
+
+	spin_lock(&vdev->msg_lock);
+	for (;;) {
+		if (vdev->broken) {
+			ret = -EIO;
+			goto out_unlock;
+		}
+		msg = list_first_entry_or_null(&vdev->send_list,
+					       struct vduse_msg, node);
+		if (msg)
+			break;
+		if (nonblock) {
+			ret = -EAGAIN;
+			goto out_unlock;
+		}
+		spin_unlock(&vdev->msg_lock);
+		ret = wait_event_interruptible_exclusive(vdev->waitq,
+							 vduse_msg_has_work(vdev));
+		if (ret)
+			return ret;
+		spin_lock(&vdev->msg_lock);
+	}
+	/*
+	 * Move it along before copying: the copy may fault and sleep, and
+	 * the sender may give up meanwhile.  Only the copy of the request
+	 * is used outside the lock.
+	 */
+	req = msg->req;
+	list_move_tail(&msg->node, &vdev->recv_list);
+	spin_unlock(&vdev->msg_lock);
+
+	if (!copy_to_user(buf, &req, sizeof(req)))
+		return sizeof(req);
+
+	/* Put it back first in line, if its sender still waits. */
+	spin_lock(&vdev->msg_lock);
+	list_for_each_entry(msg, &vdev->recv_list, node) {
+		if (msg->req.request_id == req.request_id) {
+			list_move(&msg->node, &vdev->send_list);
+			break;
+		}
+	}
+	ret = -EFAULT;
+out_unlock:
+	spin_unlock(&vdev->msg_lock);
+	return ret;
+}
+
+/**
+ * vduse_msg_write() - write() on the device node: an answer
+ * @vdev: the device
+ * @buf: the daemon's struct vduse_dev_response
+ * @count: exactly sizeof(struct vduse_dev_response)
+ *
+ * Return: @count, -EINVAL for a wrong size, an unknown result or
+ * non-zero reserved fields, -EFAULT, -ENOENT when no request read and
+ * unanswered has that request_id, -EIO when the device is broken.
+ */
+ssize_t vduse_msg_write(struct vduse_dev *vdev, const char __user *buf,
+			size_t count)
+{
+	struct vduse_dev_response resp;
+	struct vduse_msg *msg;
+	unsigned int i;
+	ssize_t ret = -ENOENT;
+
+	if (count != sizeof(resp))
+		return -EINVAL;
+	if (copy_from_user(&resp, buf, sizeof(resp)))
+		return -EFAULT;
+	if (resp.result != VDUSE_REQ_RESULT_OK &&
+	    resp.result != VDUSE_REQ_RESULT_FAILED)
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(resp.reserved); i++)
+		if (resp.reserved[i])
+			return -EINVAL;
+
+	spin_lock(&vdev->msg_lock);
+	if (vdev->broken) {
+		ret = -EIO;
+		goto out_unlock;
+	}
+	list_for_each_entry(msg, &vdev->recv_list, node) {
+		if (msg->req.request_id != resp.request_id)
+			continue;
+		msg->resp = resp;
+		msg->answered = true;
+		list_del_init(&msg->node);
+		complete(&msg->done);
+		ret = count;
+		break;
+	}
+out_unlock:
+	spin_unlock(&vdev->msg_lock);
+	return ret;
+}
+
+/**
+ * vduse_msg_poll() - poll() on the device node
+ * @vdev: the device
+ * @file: the daemon's file
+ * @wait: the poll table
+ *
+ * Return: EPOLLOUT always, EPOLLIN when a request is queued, EPOLLERR
+ * when the device is broken.
+ */
+__poll_t vduse_msg_poll(struct vduse_dev *vdev, struct file *file,
+			poll_table *wait)
+{
+	__poll_t mask = EPOLLOUT | EPOLLWRNORM;
+
+	poll_wait(file, &vdev->waitq, wait);
+
+	spin_lock(&vdev->msg_lock);
+	if (vdev->broken)
+		mask |= EPOLLERR;
+	else if (!list_empty(&vdev->send_list))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	spin_unlock(&vdev->msg_lock);
+
+	return mask;
+}

@@ -1,0 +1,628 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * VDUSE: vDPA Device in Userspace - the vdpa side: the "vduse" management
+ * device, attaching and detaching, and the vdpa_config_ops that relay the
+ * driver's control path to the daemon.
+ *
+ * Status changes go to the daemon as VDUSE_SET_STATUS.  set_status cannot
+ * fail, so a status the daemon refuses is simply not taken: the driver,
+ * which re-reads the status as the virtio specification says, does not
+ * see FEATURES_OK and gives up.  Reset relays status 0, always clears
+ * what the kernel holds, and reports a daemon's failure.
+ *
+ * Locking (see "DOC: Locking" in vduse.h): vdpa_dev_lock is held around
+ * dev_add/dev_del, cf_lock around set_status and reset; vduse_dev.lock is
+ * taken inside both, and never across a request to the daemon.
+ */
+
+#include <linux/device.h>
+#include <linux/dma-map-ops.h>
+#include <linux/dma-mapping.h>
+#include <linux/file.h>
+#include <linux/slab.h>
+#include <linux/vdpa.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_ring.h>
+
+#include "iova_domain.h"
+#include "vduse.h"
+
+static struct vduse_dev *vdpa_to_vdev(struct vdpa_device *vdpa)
+{
+	return vdpa_to_vduse(vdpa)->vdev;
+}
+
+static struct vduse_vq *vduse_vdpa_vq(struct vdpa_device *vdpa, u16 idx)
+{
+	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+
+	/* The vdpa core passes indexes below nvqs, which is vq_num. */
+	return &vdev->vqs[array_index_nospec(idx, vdev->vq_num)];
+}
+
+static int vduse_vdpa_set_vq_address(struct vdpa_device *vdpa, u16 idx,
+				     u64 desc_area, u64 driver_area,
+				     u64 device_area)
+{
+	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+	struct vduse_vq *vq = vduse_vdpa_vq(vdpa, idx);
+
+	mutex_lock(&vdev->lock);
+	vq->desc_addr = desc_area;
+	vq->driver_addr = driver_area;
+	vq->device_addr = device_area;
+	mutex_unlock(&vdev->lock);
+
+	return 0;
+}
+
+static void vduse_vdpa_set_vq_num(struct vdpa_device *vdpa, u16 idx, u32 num)
+{
+	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+
+	mutex_lock(&vdev->lock);
+	vduse_vdpa_vq(vdpa, idx)->num = num;
+	mutex_unlock(&vdev->lock);
+}
+
+static void vduse_vdpa_kick_vq(struct vdpa_device *vdpa, u16 idx)
+{
+	vduse_vq_kick(vduse_vdpa_vq(vdpa, idx));
+}
+
+static void vduse_vdpa_set_vq_cb(struct vdpa_device *vdpa, u16 idx,
+				 struct vdpa_callback *cb)
+{
+	struct vduse_vq *vq = vduse_vdpa_vq(vdpa, idx);
+
+	spin_lock_irq(&vq->irq_lock);
+	vq->cb = *cb;
+	spin_unlock_irq(&vq->irq_lock);
+}
+
+static void vduse_vdpa_set_vq_ready(struct vdpa_device *vdpa, u16 idx,
+				    bool ready)
+{
+	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+
+	mutex_lock(&vdev->lock);
+	vduse_vdpa_vq(vdpa, idx)->ready = ready;
+	mutex_unlock(&vdev->lock);
+}
+
+static bool vduse_vdpa_get_vq_ready(struct vdpa_device *vdpa, u16 idx)
+{
+	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+	bool ready;
+
+	mutex_lock(&vdev->lock);
+	ready = vduse_vdpa_vq(vdpa, idx)->ready;
+	mutex_unlock(&vdev->lock);
+
+	return ready;
+}
+
+static bool vduse_vdpa_packed(struct vduse_dev *vdev)
+{
+	return vdev->driver_features & BIT_ULL(VIRTIO_F_RING_PACKED);
+}
+
+static int vduse_vdpa_set_vq_state(struct vdpa_device *vdpa, u16 idx,
+				   const struct vdpa_vq_state *state)
+{
+	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+	struct vduse_vq *vq = vduse_vdpa_vq(vdpa, idx);
+
+	mutex_lock(&vdev->lock);
+	if (vduse_vdpa_packed(vdev)) {
+		vq->state.last_avail_counter = state->packed.last_avail_counter;
+		vq->state.last_avail_idx = state->packed.last_avail_idx;
+		vq->state.last_used_counter = state->packed.last_used_counter;
+		vq->state.last_used_idx = state->packed.last_used_idx;
+	} else {
+		/* A split queue's avail_index shares the first field. */
+		vq->state.last_avail_counter = state->split.avail_index;
+	}
+	mutex_unlock(&vdev->lock);
+
+	return 0;
+}
+
+static int vduse_vdpa_get_vq_state(struct vdpa_device *vdpa, u16 idx,
+				   struct vdpa_vq_state *state)
+{
+	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+	struct vduse_dev_request req = {
+		.type = VDUSE_GET_VQ_STATE,
+		.vq_state.index = idx,
+	};
+	struct vduse_dev_response resp;
+	bool packed;
+	int ret;
+
+	ret = vduse_msg_send(vdev, &req, &resp);
+	if (ret)
+		return ret;
+
+	mutex_lock(&vdev->lock);
+	packed = vduse_vdpa_packed(vdev);
+	mutex_unlock(&vdev->lock);
+	if (packed) {
+		state->packed.last_avail_counter =
+			resp.vq_state.packed.last_avail_counter & 1;
+		state->packed.last_avail_idx =
+			resp.vq_state.packed.last_avail_idx & 0x7fff;
+		state->packed.last_used_counter =
+			resp.vq_state.packed.last_used_counter & 1;
+		state->packed.last_used_idx =
+			resp.vq_state.packed.last_used_idx & 0x7fff;
+	} else {
+		state->split.avail_index = resp.vq_state.split.avail_index;
+	}
+
+	return 0;
+}
+
+static u16 vduse_vdpa_get_vq_size(struct vdpa_device *vdpa, u16 idx)
+{
+	/* Set before attaching, never changed while attached. */
+	return vduse_vdpa_vq(vdpa, idx)->max_size;
+}
+
+static u32 vduse_vdpa_get_vq_align(struct vdpa_device *vdpa)
+{
+	return vdpa_to_vdev(vdpa)->vq_align;
+}
+
+static u32 vduse_vdpa_get_vq_group(struct vdpa_device *vdpa, u16 idx)
+{
+	return vduse_vdpa_vq(vdpa, idx)->group;
+}
+
+static u64 vduse_vdpa_get_device_features(struct vdpa_device *vdpa)
+{
+	return vdpa_to_vdev(vdpa)->device_features;
+}
+
+static int vduse_vdpa_set_driver_features(struct vdpa_device *vdpa,
+					  u64 features)
+{
+	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+
+	mutex_lock(&vdev->lock);
+	vdev->driver_features = features;
+	mutex_unlock(&vdev->lock);
+
+	return 0;
+}
+
+static u64 vduse_vdpa_get_driver_features(struct vdpa_device *vdpa)
+{
+	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+	u64 features;
+
+	mutex_lock(&vdev->lock);
+	features = vdev->driver_features;
+	mutex_unlock(&vdev->lock);
+
+	return features;
+}
+
+static void vduse_vdpa_set_config_cb(struct vdpa_device *vdpa,
+				     struct vdpa_callback *cb)
+{
+	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+
+	spin_lock_irq(&vdev->config_lock);
+	vdev->config_cb = *cb;
+	spin_unlock_irq(&vdev->config_lock);
+}
+
+static u16 vduse_vdpa_get_vq_num_max(struct vdpa_device *vdpa)
+{
+	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+	u16 max = 0;
+	u32 i;
+
+	for (i = 0; i < vdev->vq_num; i++)
+		max = max(max, vdev->vqs[i].max_size);
+
+	return max;
+}
+
+static u32 vduse_vdpa_get_device_id(struct vdpa_device *vdpa)
+{
+	return vdpa_to_vdev(vdpa)->device_id;
+}
+
+static u32 vduse_vdpa_get_vendor_id(struct vdpa_device *vdpa)
+{
+	return vdpa_to_vdev(vdpa)->vendor_id;
+}
+
+static u8 vduse_vdpa_get_status(struct vdpa_device *vdpa)
+{
+	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+	u8 status = READ_ONCE(vdev->status);
+
+	/* A device whose daemon stopped answering needs a reset. */
+	if (vduse_msg_broken(vdev) && status)
+		status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+
+	return status;
+}
+
+static int vduse_vdpa_relay_status(struct vduse_dev *vdev, u8 status)
+{
+	struct vduse_dev_request req = {
+		.type = VDUSE_SET_STATUS,
+		.s.status = status,
+	};
+
+	return vduse_msg_send(vdev, &req, NULL);
+}
+
+static void vduse_vdpa_set_status(struct vdpa_device *vdpa, u8 status)
+{
+	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+
+	/* Refused: the driver re-reads the old status and gives up. */
+	if (vduse_vdpa_relay_status(vdev, status))
+		return;
+
+	mutex_lock(&vdev->lock);
+	WRITE_ONCE(vdev->status, status);
+	mutex_unlock(&vdev->lock);
+}
+
+static int vduse_vdpa_reset(struct vdpa_device *vdpa)
+{
+	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+	int ret;
+
+	ret = vduse_vdpa_relay_status(vdev, 0);
+
+	/* Whatever the daemon said, the kernel side starts over. */
+	mutex_lock(&vdev->lock);
+	WRITE_ONCE(vdev->status, 0);
+	vdev->driver_features = 0;
+	vduse_vqs_reset(vdev);
+	mutex_unlock(&vdev->lock);
+
+	spin_lock_irq(&vdev->config_lock);
+	vdev->config_cb.callback = NULL;
+	vdev->config_cb.private = NULL;
+	spin_unlock_irq(&vdev->config_lock);
+
+	return ret ? -EIO : 0;
+}
+
+static size_t vduse_vdpa_get_config_size(struct vdpa_device *vdpa)
+{
+	return vdpa_to_vdev(vdpa)->config_size;
+}
+
+static void vduse_vdpa_get_config(struct vdpa_device *vdpa,
+				  unsigned int offset, void *buf,
+				  unsigned int len)
+{
+	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+	unsigned int n = 0;
+
+	/* What lies beyond the daemon's configuration space reads as 0. */
+	if (offset < vdev->config_size)
+		n = min(len, vdev->config_size - offset);
+	memset(buf + n, 0, len - n);
+	if (!n)
+		return;
+
+	spin_lock_irq(&vdev->config_lock);
+	memcpy(buf, vdev->config + offset, n);
+	spin_unlock_irq(&vdev->config_lock);
+}
+
+static void vduse_vdpa_set_config(struct vdpa_device *vdpa,
+				  unsigned int offset, const void *buf,
+				  unsigned int len)
+{
+	/* No message carries configuration writes: the daemon owns it. */
+}
+
+static u32 vduse_vdpa_get_generation(struct vdpa_device *vdpa)
+{
+	return READ_ONCE(vdpa_to_vdev(vdpa)->generation);
+}
+
+static struct vdpa_iova_range vduse_vdpa_get_iova_range(struct vdpa_device *vdpa)
+{
+	struct vdpa_iova_range range = {
+		.first = 0,
+		.last = VDUSE_DOMAIN_IOVA_LIMIT,
+	};
+
+	return range;
+}
+
+static void vduse_vdpa_free(struct vdpa_device *vdpa)
+{
+	struct vduse_vdpa *vv = vdpa_to_vduse(vdpa);
+
+	if (vv->domain)
+		vduse_domain_destroy(vv->domain);
+	/* NULL when vdpa_alloc_device() itself failed. */
+	if (vv->vdev)
+		put_device(&vv->vdev->dev);
+}
+
+static const struct vdpa_config_ops vduse_vdpa_ops = {
+	.set_vq_address		= vduse_vdpa_set_vq_address,
+	.set_vq_num		= vduse_vdpa_set_vq_num,
+	.kick_vq		= vduse_vdpa_kick_vq,
+	.set_vq_cb		= vduse_vdpa_set_vq_cb,
+	.set_vq_ready		= vduse_vdpa_set_vq_ready,
+	.get_vq_ready		= vduse_vdpa_get_vq_ready,
+	.set_vq_state		= vduse_vdpa_set_vq_state,
+	.get_vq_state		= vduse_vdpa_get_vq_state,
+	.get_vq_size		= vduse_vdpa_get_vq_size,
+	.get_vq_align		= vduse_vdpa_get_vq_align,
+	.get_vq_group		= vduse_vdpa_get_vq_group,
+	.get_device_features	= vduse_vdpa_get_device_features,
+	.set_driver_features	= vduse_vdpa_set_driver_features,
+	.get_driver_features	= vduse_vdpa_get_driver_features,
+	.set_config_cb		= vduse_vdpa_set_config_cb,
+	.get_vq_num_max		= vduse_vdpa_get_vq_num_max,
+	.get_device_id		= vduse_vdpa_get_device_id,
+	.get_vendor_id		= vduse_vdpa_get_vendor_id,
+	.get_status		= vduse_vdpa_get_status,
+	.set_status		= vduse_vdpa_set_status,
+	.reset			= vduse_vdpa_reset,
+	.get_config_size	= vduse_vdpa_get_config_size,
+	.get_config		= vduse_vdpa_get_config,
+	.set_config		= vduse_vdpa_set_config,
+	.get_generation		= vduse_vdpa_get_generation,
+	.get_iova_range		= vduse_vdpa_get_iova_range,
+	.free			= vduse_vdpa_free,
+};
+
+/**
+ * struct vduse_mgmt - the "vduse" vdpa management device
+ * @dev: /sys/devices/vduse; iproute2's "mgmtdev vduse"
+ * @mgmt: what the vdpa core knows of it
+ */
+struct vduse_mgmt {
+	struct device dev;
+	struct vdpa_mgmt_dev mgmt;
+};
+
+static struct vduse_mgmt *vduse_mgmt;
+
+static bool vduse_vqs_set_up(struct vduse_dev *vdev)
+{
+	u32 i;
+
+	for (i = 0; i < vdev->vq_num; i++)
+		if (!vdev->vqs[i].max_size)
+			return false;
+
+	return true;
+}
+
+/* Check and claim a device for attaching, under its lock. */
+static int vduse_vdpa_claim(struct vduse_dev *vdev)
+{
+	lockdep_assert_held(&vdev->lock);
+
+	if (vdev->destroyed)
+		return -ENODEV;
+	if (vdev->attached)
+		return -EEXIST;
+	if (vduse_msg_broken(vdev))
+		return -EIO;
+	if (!vduse_vqs_set_up(vdev))
+		return -EINVAL;
+
+	vdev->attached = true;
+
+	return 0;
+}
+
+static int vduse_vdpa_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
+			      const struct vdpa_dev_set_config *config)
+{
+	struct vduse_vdpa *vv;
+	struct vduse_dev *vdev;
+	int ret;
+
+	/* MAC, MTU and queue pairs belong to the daemon's configuration. */
+	if (config->mask)
+		return -EOPNOTSUPP;
+
+	vdev = vduse_dev_get_by_name(name);
+	if (!vdev)
+		return -ENODEV;
+
+	mutex_lock(&vdev->lock);
+	ret = vduse_vdpa_claim(vdev);
+	mutex_unlock(&vdev->lock);
+	if (ret)
+		goto out_put_vdev;
+
+	vv = vdpa_alloc_device(struct vduse_vdpa, vdpa, &vdev->dev,
+			       &vduse_vdpa_ops, vdev->ngroups, vdev->nas,
+			       name, false);
+	if (IS_ERR(vv)) {
+		ret = PTR_ERR(vv);
+		goto out_release;
+	}
+	/* From here on the vdpa device's release puts vdev. */
+	vv->vdev = vdev;
+
+	vv->domain = vduse_domain_create(vdev->bounce_size);
+	if (IS_ERR(vv->domain)) {
+		ret = PTR_ERR(vv->domain);
+		vv->domain = NULL;
+		goto out_put_vdpa;
+	}
+
+	vv->vdpa.dma_dev = &vv->vdpa.dev;
+	vv->vdpa.dev.dma_mask = &vv->vdpa.dev.coherent_dma_mask;
+	set_dma_ops(&vv->vdpa.dev, &vduse_dma_ops);
+	ret = dma_set_mask_and_coherent(&vv->vdpa.dev,
+					DMA_BIT_MASK(64));
+	if (ret)
+		goto out_put_vdpa;
+	vv->vdpa.mdev = mdev;
+
+	mutex_lock(&vdev->lock);
+	vdev->vdpa = vv;
+	mutex_unlock(&vdev->lock);
+
+	/* Probing a driver sends requests: no VDUSE lock is held here. */
+	ret = _vdpa_register_device(&vv->vdpa, vdev->vq_num);
+	if (ret)
+		goto out_clear;
+
+	return 0;
+
+out_clear:
+	mutex_lock(&vdev->lock);
+	vdev->vdpa = NULL;
+	mutex_unlock(&vdev->lock);
+out_put_vdpa:
+	get_device(&vdev->dev);	/* put by the vdpa device's release */
+	put_device(&vv->vdpa.dev);
+out_release:
+	mutex_lock(&vdev->lock);
+	vdev->attached = false;
+	mutex_unlock(&vdev->lock);
+out_put_vdev:
+	put_device(&vdev->dev);
+	return ret;
+}
+
+static void vduse_vdpa_dev_del(struct vdpa_mgmt_dev *mdev,
+			       struct vdpa_device *vdpa)
+{
+	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+
+	/* Our reference keeps vdev while the vdpa device may go. */
+	get_device(&vdev->dev);
+	_vdpa_unregister_device(vdpa);
+
+	mutex_lock(&vdev->lock);
+	vdev->vdpa = NULL;
+	vdev->attached = false;
+	mutex_unlock(&vdev->lock);
+	put_device(&vdev->dev);
+}
+
+static const struct vdpa_mgmtdev_ops vduse_mgmt_ops = {
+	.dev_add	= vduse_vdpa_dev_add,
+	.dev_del	= vduse_vdpa_dev_del,
+};
+
+static struct virtio_device_id vduse_id_table[] = {
+	{ VIRTIO_ID_BLOCK, VIRTIO_DEV_ANY_ID },
+	{ VIRTIO_ID_NET, VIRTIO_DEV_ANY_ID },
+	{ 0 },
+};
+
+static void vduse_mgmt_release(struct device *dev)
+{
+	kfree(container_of(dev, struct vduse_mgmt, dev));
+}
+
+/**
+ * vduse_vdpa_init() - register the "vduse" management device
+ *
+ * Return: 0, or a negative errno.
+ */
+int vduse_vdpa_init(void)
+{
+	int ret;
+
+	vduse_mgmt = kzalloc(sizeof(*vduse_mgmt), GFP_KERNEL);
+	if (!vduse_mgmt)
+		return -ENOMEM;
+
+	device_initialize(&vduse_mgmt->dev);
+	vduse_mgmt->dev.release = vduse_mgmt_release;
+	ret = dev_set_name(&vduse_mgmt->dev, "vduse");
+	if (ret)
+		goto out_put;
+	ret = device_add(&vduse_mgmt->dev);
+	if (ret)
+		goto out_put;
+
+	vduse_mgmt->mgmt.device = &vduse_mgmt->dev;
+	vduse_mgmt->mgmt.ops = &vduse_mgmt_ops;
+	vduse_mgmt->mgmt.id_table = vduse_id_table;
+	ret = vdpa_mgmtdev_register(&vduse_mgmt->mgmt);
+	if (ret)
+		goto out_del;
+
+	return 0;
+
+out_del:
+	device_del(&vduse_mgmt->dev);
+out_put:
+	put_device(&vduse_mgmt->dev);
+	return ret;
+}
+
+/**
+ * vduse_vdpa_exit() - unregister the management device, detaching every
+ * device first
+ */
+void vduse_vdpa_exit(void)
+{
+	vdpa_mgmtdev_unregister(&vduse_mgmt->mgmt);
+	device_unregister(&vduse_mgmt->dev);
+}
+
+/**
+ * vduse_vdpa_iotlb_get_fd() - VDUSE_IOTLB_GET_FD
+ * @vdev: the device
+ * @argp: the daemon's struct vduse_iotlb_entry
+ *
+ * Return: a new file descriptor, -EFAULT, or -EINVAL when the device is
+ * not attached or nothing is mapped at that IOVA.
+ */
+long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp)
+{
+	struct vduse_iotlb_entry entry;
+	struct file *file = NULL;
+	u64 start, last, offset;
+	u8 perm;
+	int ret = -EINVAL;
+
+	if (copy_from_user(&entry, argp, sizeof(entry)))
+		return -EFAULT;
+
+	mutex_lock(&vdev->lock);
+	if (vdev->vdpa && vdev->vdpa->domain &&
+	    !vduse_domain_lookup(vdev->vdpa->domain, entry.start, &start,
+				 &last, &offset, &perm)) {
+		file = get_file(vduse_domain_file(vdev->vdpa->domain));
+		ret = 0;
+	}
+	mutex_unlock(&vdev->lock);
+	if (ret)
+		return ret;
+
+	memset(&entry, 0, sizeof(entry));
+	entry.offset = offset;
+	entry.start = start;
+	entry.last = last;
+	entry.perm = perm;
+	if (copy_to_user(argp, &entry, sizeof(entry))) {
+		fput(file);
+		return -EFAULT;
+	}
+
+	ret = receive_fd(file, NULL, 0);
+	fput(file);
+
+	return ret;
+}
