@@ -1,0 +1,135 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# virtio-blk over virtio-vdpa, served by an unmodified qemu-storage-daemon
+# (vduse-blk export, a file on tmpfs): data integrity with fio verify, a
+# filesystem that survives remounts and lands in the backing file, queue
+# counts and sizes, detach/reattach cycles, teardown and module unload.
+set -u
+here=$(dirname "$(readlink -f "$0")")
+# shellcheck source=vduse_lib.sh
+. "$here/vduse_lib.sh"
+
+NAME=vduse-qsd
+IMG=/tmp/vduse-qsd.img
+
+PLAN=18
+tap_plan $PLAN
+
+for tool in qemu-storage-daemon vdpa fio mkfs.ext4 e2fsck debugfs; do
+	if ! command -v "$tool" > /dev/null; then
+		for i in $(seq 1 $PLAN); do skip "$tool is missing"; done
+		exit $KSFT_SKIP
+	fi
+done
+
+trap 'qsd_stop; vdpa dev del $NAME 2>/dev/null' EXIT
+
+fio_verify() {	# dev
+	fio --name=verify --filename="/dev/$1" --rw=randwrite \
+		--bssplit=4k/40:16k/30:64k/20:128k/10 --size=48M \
+		--ioengine=libaio --iodepth=16 --direct=1 \
+		--verify=crc32c --verify_fatal=1 --do_verify=1 \
+		--randrepeat=0 --output=/tmp/fio-$1.log > /dev/null 2>&1 &&
+		! grep -q 'verify:.*bad' /tmp/fio-$1.log
+}
+
+nr_queues() {	# dev
+	ls -d /sys/block/"$1"/mq/* 2>/dev/null | wc -l
+}
+
+for cfg in "1 128" "4 256"; do
+	set -- $cfg
+	nq=$1 qs=$2
+	truncate -s 0 "$IMG"
+	truncate -s 256M "$IMG"
+	if ! qsd_start "$NAME" "$IMG" "$nq" "$qs"; then
+		not_ok "num-queues=$nq queue-size=$qs: qemu-storage-daemon created the device"
+		for i in 1 2 3; do not_ok "num-queues=$nq: skipped after failure"; done
+		qsd_stop
+		continue
+	fi
+	ok "num-queues=$nq queue-size=$qs: qemu-storage-daemon created the device"
+	blk=$(vdpa_attach "$NAME")
+	check "num-queues=$nq: vdpa dev add gives a 256 MiB /dev/vdX" \
+		test -n "$blk" -a "$(cat /sys/block/"$blk"/size 2>/dev/null)" = 524288
+	# virtio_blk uses at most one queue per CPU.
+	want=$(( nq < $(nproc) ? nq : $(nproc) ))
+	check "num-queues=$nq: $want hardware queue(s), queue size $qs" \
+		test "$(nr_queues "$blk")" = "$want" -a \
+		     -n "$(vdpa dev show "$NAME" | grep "max_vqs $nq max_vq_size $qs")"
+	check "num-queues=$nq: fio random writes of mixed sizes verify (crc32c)" \
+		fio_verify "$blk"
+	vdpa_detach "$NAME"
+	qsd_stop
+done
+
+# A filesystem, remounted, checked, and found in the backing file.
+truncate -s 0 "$IMG"
+truncate -s 256M "$IMG"
+qsd_start "$NAME" "$IMG" 2 128
+blk=$(vdpa_attach "$NAME")
+check "filesystem: attached" test -n "$blk"
+mnt=/tmp/vduse-mnt
+mkdir -p $mnt
+
+write_files() {
+	local i
+	mkfs.ext4 -q -F "/dev/$blk" || return 1
+	mount "/dev/$blk" $mnt || return 1
+	for i in $(seq 1 12); do
+		head -c $((i * 37 * 1024 + i)) /dev/urandom > $mnt/file$i || return 1
+	done
+	(cd $mnt && sha256sum file*) > /tmp/vduse-sums
+	umount $mnt
+}
+check "filesystem: mkfs.ext4, mount, write 12 files, unmount" write_files
+
+check "filesystem: remounted, every checksum matches" \
+	bash -c "mount /dev/$blk $mnt && (cd $mnt && sha256sum -c --quiet /tmp/vduse-sums); rc=\$?; umount $mnt; exit \$rc"
+
+check "filesystem: e2fsck -fn is clean" e2fsck -fn "/dev/$blk"
+
+reattach() {
+	local i b
+	for i in $(seq 1 10); do
+		vdpa_detach "$NAME" || return 1
+		b=$(vdpa_attach "$NAME") || return 1
+		mount -o ro "/dev/$b" $mnt || return 1
+		(cd $mnt && sha256sum -c --quiet /tmp/vduse-sums) || { umount $mnt; return 1; }
+		umount $mnt || return 1
+	done
+	blk=$b
+}
+check "detach and reattach 10 times, the files intact each time" reattach
+
+check "detach" vdpa_detach "$NAME"
+check "destroy: the daemon exits and /dev/vduse/$NAME goes" \
+	bash -c "kill $QSD_PID; wait_pid=$QSD_PID; while kill -0 \$wait_pid 2>/dev/null; do sleep 0.1; done; ! test -e /dev/vduse/$NAME && ! test -e /sys/class/vduse/$NAME"
+QSD_PID=
+
+backing_file_has_data() {
+	local f want got
+	for f in file3 file12; do
+		want=$(grep " $f\$" /tmp/vduse-sums | cut -d' ' -f1)
+		got=$(debugfs -R "cat /$f" "$IMG" 2>/dev/null | sha256sum | cut -d' ' -f1)
+		[ "$want" = "$got" ] || return 1
+	done
+	e2fsck -fn "$IMG" > /dev/null 2>&1
+}
+check "the backing file holds the filesystem and the files" backing_file_has_data
+
+# With every device gone, the module unloads; then it comes back for
+# whatever runs next.
+unload() {
+	rmmod vduse && [ ! -e /dev/vduse/control ] && insmod "$VDUSE_KO"
+}
+if [ -n "${VDUSE_KO:-}" ]; then
+	check "the module unloads once every device is gone" unload
+else
+	skip "VDUSE_KO is not set"
+fi
+check "the vduse mgmtdev is back" bash -c "vdpa mgmtdev show | grep -q vduse"
+
+rm -f "$IMG"
+tap_exit
