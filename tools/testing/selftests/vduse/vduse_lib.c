@@ -4,6 +4,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -107,5 +112,119 @@ int vduse_sysfs_read(const char *path, char *buf, size_t size)
 	buf[n] = '\0';
 	if (n > 0 && buf[n - 1] == '\n')
 		buf[--n] = '\0';
+	return n;
+}
+
+static void *vduse_ctl_daemon_main(void *data)
+{
+	struct vduse_ctl_daemon *d = data;
+	struct vduse_dev_request req;
+	struct vduse_dev_response resp;
+	struct pollfd pfd = { .fd = d->fd, .events = POLLIN };
+
+	while (!d->stop) {
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		if (pfd.revents & POLLERR)
+			break;
+		if (read(d->fd, &req, sizeof(req)) != sizeof(req))
+			continue;
+		if (req.type < 8)
+			d->seen[req.type]++;
+		if (req.type == VDUSE_SET_STATUS)
+			d->statuses |= req.s.status;
+		memset(&resp, 0, sizeof(resp));
+		resp.request_id = req.request_id;
+		resp.result = d->policy ? d->policy(&req, d->arg) :
+			      VDUSE_REQ_RESULT_OK;
+		if (req.type == VDUSE_GET_VQ_STATE)
+			resp.vq_state.index = req.vq_state.index;
+		if (write(d->fd, &resp, sizeof(resp)) != sizeof(resp))
+			continue;
+	}
+	return NULL;
+}
+
+int vduse_ctl_daemon_start(struct vduse_ctl_daemon *d, int fd)
+{
+	d->fd = fd;
+	d->stop = 0;
+	return -pthread_create(&d->thread, NULL, vduse_ctl_daemon_main, d);
+}
+
+void vduse_ctl_daemon_stop(struct vduse_ctl_daemon *d)
+{
+	d->stop = 1;
+	pthread_join(d->thread, NULL);
+}
+
+pid_t vduse_spawn(const char *const argv[])
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (null >= 0) {
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		execvp(argv[0], (char *const *)argv);
+		_exit(126);
+	}
+	return pid;
+}
+
+int vduse_run(int timeout_s, const char *const argv[])
+{
+	struct timespec start, now;
+	int status;
+	pid_t pid;
+
+	pid = vduse_spawn(argv);
+	if (pid < 0)
+		return 126;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= timeout_s) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return 124;
+		}
+		usleep(20000);
+	}
+}
+
+int vduse_vdpa_add(const char *name, int timeout_s)
+{
+	const char *const argv[] = { "vdpa", "dev", "add", "name", name,
+				     "mgmtdev", "vduse", NULL };
+
+	return vduse_run(timeout_s, argv);
+}
+
+int vduse_vdpa_del(const char *name, int timeout_s)
+{
+	const char *const argv[] = { "vdpa", "dev", "del", name, NULL };
+
+	return vduse_run(timeout_s, argv);
+}
+
+int vduse_sysfs_write(const char *path, const char *val)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	n = n < 0 ? -errno : 0;
+	close(fd);
 	return n;
 }

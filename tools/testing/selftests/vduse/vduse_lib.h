@@ -5,7 +5,9 @@
 #ifndef __VDUSE_LIB_H
 #define __VDUSE_LIB_H
 
+#include <pthread.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <linux/vduse.h>
 
 #define VDUSE_CONTROL_PATH	"/dev/vduse/control"
@@ -42,6 +44,39 @@ int vduse_destroy(int ctrl_fd, const char *name);
 
 /* Open /dev/vduse/NAME read-write; the fd or -errno. */
 int vduse_dev_open(const char *name);
+
+/*
+ * A control-path daemon: a thread that answers every request on a device
+ * node.  policy() decides each answer (VDUSE_REQ_RESULT_*); NULL accepts
+ * everything.  Requests are counted by type.
+ */
+struct vduse_ctl_daemon {
+	int fd;
+	int (*policy)(const struct vduse_dev_request *req, void *arg);
+	void *arg;
+	pthread_t thread;
+	volatile int stop;
+	volatile unsigned int seen[8];
+	volatile unsigned int statuses;	/* OR of every status seen */
+};
+
+int vduse_ctl_daemon_start(struct vduse_ctl_daemon *d, int fd);
+void vduse_ctl_daemon_stop(struct vduse_ctl_daemon *d);
+
+/*
+ * Run a command with a timeout in seconds; returns its exit status, 126
+ * when it could not run, 124 when it timed out (and was killed).
+ */
+int vduse_run(int timeout_s, const char *const argv[]);
+/* Start a command in the background; returns its pid. */
+pid_t vduse_spawn(const char *const argv[]);
+
+/* vdpa dev add name NAME mgmtdev vduse / vdpa dev del NAME. */
+int vduse_vdpa_add(const char *name, int timeout_s);
+int vduse_vdpa_del(const char *name, int timeout_s);
+
+/* Write a small sysfs file; 0 or -errno. */
+int vduse_sysfs_write(const char *path, const char *val);
 
 /* Read a small sysfs file into buf (NUL-terminated, trailing newline
  * removed); returns its length or -errno.
