@@ -122,7 +122,7 @@ static void *vduse_ctl_daemon_main(void *data)
 	struct vduse_dev_response resp;
 	struct pollfd pfd = { .fd = d->fd, .events = POLLIN };
 
-	while (!d->stop) {
+	while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
 		if (poll(&pfd, 1, 50) <= 0)
 			continue;
 		if (pfd.revents & POLLERR)
@@ -130,9 +130,11 @@ static void *vduse_ctl_daemon_main(void *data)
 		if (read(d->fd, &req, sizeof(req)) != sizeof(req))
 			continue;
 		if (req.type < 8)
-			d->seen[req.type]++;
+			__atomic_fetch_add(&d->seen[req.type], 1,
+					   __ATOMIC_RELAXED);
 		if (req.type == VDUSE_SET_STATUS)
-			d->statuses |= req.s.status;
+			__atomic_fetch_or(&d->statuses, req.s.status,
+					  __ATOMIC_RELAXED);
 		memset(&resp, 0, sizeof(resp));
 		resp.request_id = req.request_id;
 		resp.result = d->policy ? d->policy(&req, d->arg) :
@@ -148,13 +150,13 @@ static void *vduse_ctl_daemon_main(void *data)
 int vduse_ctl_daemon_start(struct vduse_ctl_daemon *d, int fd)
 {
 	d->fd = fd;
-	d->stop = 0;
+	__atomic_store_n(&d->stop, 0, __ATOMIC_RELEASE);
 	return -pthread_create(&d->thread, NULL, vduse_ctl_daemon_main, d);
 }
 
 void vduse_ctl_daemon_stop(struct vduse_ctl_daemon *d)
 {
-	d->stop = 1;
+	__atomic_store_n(&d->stop, 1, __ATOMIC_RELEASE);
 	pthread_join(d->thread, NULL);
 }
 

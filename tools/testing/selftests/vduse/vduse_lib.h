@@ -55,9 +55,10 @@ struct vduse_ctl_daemon {
 	int (*policy)(const struct vduse_dev_request *req, void *arg);
 	void *arg;
 	pthread_t thread;
-	volatile int stop;
-	volatile unsigned int seen[8];
-	volatile unsigned int statuses;	/* OR of every status seen */
+	/* Shared with the thread: accessed with __atomic builtins. */
+	int stop;
+	unsigned int seen[8];
+	unsigned int statuses;	/* OR of every status seen */
 };
 
 int vduse_ctl_daemon_start(struct vduse_ctl_daemon *d, int fd);
