@@ -106,7 +106,8 @@ out_unlock:
 static vm_fault_t vduse_domain_fault(struct vm_fault *vmf)
 {
 	struct vduse_domain *domain = vmf->vma->vm_file->private_data;
-	u64 iova = ((u64)vmf->vma->vm_pgoff + vmf->pgoff) << PAGE_SHIFT;
+	/* pgoff counts from the file's start: file offsets are IOVAs. */
+	u64 iova = (u64)vmf->pgoff << PAGE_SHIFT;
 
 	vmf->page = vduse_domain_get_page(domain, iova);
 
