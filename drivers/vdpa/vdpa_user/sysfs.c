@@ -31,12 +31,9 @@ static ssize_t msg_timeout_store(struct device *d,
 				 const char *buf, size_t count)
 {
 	unsigned int timeout;
-	int ret;
 
-	ret = kstrtouint(buf, 10, &timeout);
-	if (ret)
-		return ret;
-	if (timeout > VDUSE_MSG_TIMEOUT_MAX)
+	/* Not a number, or out of range: -EINVAL either way. */
+	if (kstrtouint(buf, 10, &timeout) || timeout > VDUSE_MSG_TIMEOUT_MAX)
 		return -EINVAL;
 
 	WRITE_ONCE(to_vduse_dev(d)->msg_timeout, timeout);
@@ -64,13 +61,10 @@ static ssize_t bounce_size_store(struct device *d,
 {
 	struct vduse_dev *vdev = to_vduse_dev(d);
 	u64 size;
-	int ret;
+	int ret = 0;
 
-	ret = kstrtou64(buf, 0, &size);
-	if (ret)
-		return ret;
-	if (size < VDUSE_BOUNCE_MIN || size > VDUSE_BOUNCE_MAX ||
-	    !PAGE_ALIGNED(size))
+	if (kstrtou64(buf, 0, &size) || size < VDUSE_BOUNCE_MIN ||
+	    size > VDUSE_BOUNCE_MAX || !PAGE_ALIGNED(size))
 		return -EINVAL;
 
 	mutex_lock(&vdev->lock);
