@@ -14,9 +14,13 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
 
 #include "vduse_lib.h"
 
@@ -134,7 +138,10 @@ static void *vduse_ctl_daemon_main(void *data)
 					   __ATOMIC_RELAXED);
 		if (req.type == VDUSE_SET_STATUS)
 			__atomic_fetch_or(&d->statuses, req.s.status,
-					  __ATOMIC_RELAXED);
+					  __ATOMIC_RELEASE);
+		if (req.type == VDUSE_SET_STATUS && !req.s.status &&
+		    d->on_reset)
+			d->on_reset(d->reset_arg);
 		memset(&resp, 0, sizeof(resp));
 		resp.request_id = req.request_id;
 		resp.result = d->policy ? d->policy(&req, d->arg) :
@@ -229,4 +236,242 @@ int vduse_sysfs_write(const char *path, const char *val)
 	n = n < 0 ? -errno : 0;
 	close(fd);
 	return n;
+}
+
+void *vduse_iova_to_va(struct vduse_iova_cache *c, uint64_t iova, size_t len)
+{
+	struct vduse_iotlb_entry entry = { .start = iova };
+	struct vduse_iova_map *m;
+	void *addr;
+	int i, fd;
+
+	for (i = 0; i < c->nr; i++) {
+		m = &c->maps[i];
+		if (iova >= m->start && iova + len - 1 <= m->last)
+			return (char *)m->addr + (iova - m->start);
+	}
+	if (c->nr == (int)ARRAY_SIZE(c->maps))
+		return NULL;
+
+	fd = ioctl(c->fd, VDUSE_IOTLB_GET_FD, &entry);
+	if (fd < 0)
+		return NULL;
+	addr = mmap(NULL, entry.last - entry.start + 1,
+		    PROT_READ | PROT_WRITE, MAP_SHARED, fd, entry.offset);
+	close(fd);
+	if (addr == MAP_FAILED)
+		return NULL;
+	m = &c->maps[c->nr++];
+	m->start = entry.start;
+	m->last = entry.last;
+	m->addr = addr;
+	if (iova + len - 1 > m->last)
+		return NULL;
+	return (char *)addr + (iova - m->start);
+}
+
+void vduse_iova_cache_drop(struct vduse_iova_cache *c)
+{
+	int i;
+
+	for (i = 0; i < c->nr; i++)
+		munmap(c->maps[i].addr, c->maps[i].last - c->maps[i].start + 1);
+	c->nr = 0;
+}
+
+static void blk_fail(struct vduse_blk_server *s, int err)
+{
+	int zero = 0;
+
+	__atomic_compare_exchange_n(&s->error, &zero, err, 0,
+				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+/* Serve one descriptor chain; returns the bytes written to the driver. */
+static uint32_t blk_serve_chain(struct vduse_blk_server *s,
+				struct vring_desc *desc, uint32_t num,
+				uint16_t head)
+{
+	struct virtio_blk_outhdr *hdr = NULL;
+	uint64_t off = 0;
+	uint32_t written = 0;
+	uint8_t *status = NULL;
+	uint16_t i = head;
+	unsigned int n;
+
+	for (n = 0; n < num; n++) {
+		struct vring_desc *d = &desc[i];
+		void *buf = vduse_iova_to_va(&s->iova, d->addr, d->len);
+
+		if (!buf) {
+			blk_fail(s, -EFAULT);
+			return 0;
+		}
+		if (!hdr) {
+			if (d->len < sizeof(*hdr)) {
+				blk_fail(s, -EINVAL);
+				return 0;
+			}
+			hdr = buf;
+			off = hdr->sector * 512;
+		} else if (!(d->flags & VRING_DESC_F_NEXT)) {
+			status = buf;
+		} else if (hdr->type == VIRTIO_BLK_T_IN) {
+			if (off + d->len > s->capacity * 512) {
+				blk_fail(s, -ERANGE);
+				return 0;
+			}
+			memcpy(buf, s->disk + off, d->len);
+			off += d->len;
+			written += d->len;
+		} else if (hdr->type == VIRTIO_BLK_T_OUT) {
+			if (off + d->len > s->capacity * 512) {
+				blk_fail(s, -ERANGE);
+				return 0;
+			}
+			memcpy(s->disk + off, buf, d->len);
+			off += d->len;
+		} else if (hdr->type == VIRTIO_BLK_T_GET_ID) {
+			memset(buf, 0, d->len);
+			snprintf(buf, d->len, "vduse-selftest");
+			written += d->len;
+		}
+		if (!(d->flags & VRING_DESC_F_NEXT))
+			break;
+		i = d->next;
+		if (i >= num) {
+			blk_fail(s, -EINVAL);
+			return 0;
+		}
+	}
+	if (!status) {
+		blk_fail(s, -EINVAL);
+		return 0;
+	}
+	switch (hdr->type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT:
+	case VIRTIO_BLK_T_FLUSH:
+	case VIRTIO_BLK_T_GET_ID:
+		*status = VIRTIO_BLK_S_OK;
+		break;
+	default:
+		*status = VIRTIO_BLK_S_UNSUPP;
+	}
+	return written + 1;
+}
+
+static void *blk_server_main(void *data)
+{
+	struct vduse_blk_server *s = data;
+	struct vduse_vq_info info = { .index = 0 };
+	struct vduse_vq_eventfd kick = { .index = 0 };
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	uint16_t last_avail = 0;
+	struct pollfd pfd;
+	uint32_t vq = 0;
+	int efd;
+
+	while (!(__atomic_load_n(&s->ctl->statuses, __ATOMIC_ACQUIRE) &
+		 VIRTIO_CONFIG_S_DRIVER_OK)) {
+		if (__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE))
+			goto out;
+		usleep(10000);
+	}
+	if (s->kick_delay_ms)
+		usleep(s->kick_delay_ms * 1000);
+
+	if (ioctl(s->fd, VDUSE_VQ_GET_INFO, &info)) {
+		blk_fail(s, -errno);
+		goto out;
+	}
+	desc = vduse_iova_to_va(&s->iova, info.desc_addr,
+				sizeof(*desc) * info.num);
+	avail = vduse_iova_to_va(&s->iova, info.driver_addr,
+				 sizeof(*avail) + 2 * info.num);
+	used = vduse_iova_to_va(&s->iova, info.device_addr,
+				sizeof(*used) + 8 * info.num);
+	if (!desc || !avail || !used) {
+		blk_fail(s, -EFAULT);
+		goto out;
+	}
+	last_avail = info.split.avail_index;
+
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	kick.fd = efd;
+	if (efd < 0 || ioctl(s->fd, VDUSE_VQ_SETUP_KICKFD, &kick)) {
+		blk_fail(s, -errno);
+		goto out;
+	}
+	pfd.fd = efd;
+	pfd.events = POLLIN;
+	__atomic_store_n(&s->serving, 1, __ATOMIC_RELEASE);
+
+	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+		uint64_t cnt;
+		int any = 0;
+
+		if (poll(&pfd, 1, 50) > 0 && read(efd, &cnt, sizeof(cnt)) < 0)
+			continue;
+		for (;;) {
+			uint16_t avail_idx = __atomic_load_n(&avail->idx,
+							     __ATOMIC_ACQUIRE);
+			uint16_t head, uidx;
+
+			if (avail_idx == last_avail)
+				break;
+			head = avail->ring[last_avail % info.num];
+			uidx = used->idx;
+			used->ring[uidx % info.num].id = head;
+			used->ring[uidx % info.num].len =
+				blk_serve_chain(s, desc, info.num, head);
+			__atomic_store_n(&used->idx, (uint16_t)(uidx + 1),
+					 __ATOMIC_RELEASE);
+			last_avail++;
+			any = 1;
+			__atomic_fetch_add(&s->served, 1, __ATOMIC_RELAXED);
+		}
+		if (any && ioctl(s->fd, VDUSE_VQ_INJECT_IRQ, &vq))
+			blk_fail(s, -errno);
+	}
+	kick.fd = VDUSE_EVENTFD_DEASSIGN;
+	ioctl(s->fd, VDUSE_VQ_SETUP_KICKFD, &kick);
+	close(efd);
+out:
+	__atomic_store_n(&s->exited, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* The driver resets the device: let go of the rings first. */
+static void blk_server_on_reset(void *arg)
+{
+	struct vduse_blk_server *s = arg;
+
+	/* The reset before DRIVER_OK is not ours to act on. */
+	if (!__atomic_load_n(&s->serving, __ATOMIC_ACQUIRE))
+		return;
+	__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&s->exited, __ATOMIC_ACQUIRE))
+		usleep(1000);
+}
+
+int vduse_blk_server_start(struct vduse_blk_server *s)
+{
+	s->iova.fd = s->fd;
+	s->iova.nr = 0;
+	__atomic_store_n(&s->stop, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->exited, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->serving, 0, __ATOMIC_RELEASE);
+	s->ctl->reset_arg = s;
+	s->ctl->on_reset = blk_server_on_reset;
+	return -pthread_create(&s->thread, NULL, blk_server_main, s);
+}
+
+void vduse_blk_server_stop(struct vduse_blk_server *s)
+{
+	__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(s->thread, NULL);
+	vduse_iova_cache_drop(&s->iova);
 }

@@ -10,6 +10,10 @@
 #include <sys/types.h>
 #include <linux/vduse.h>
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
 #define VDUSE_CONTROL_PATH	"/dev/vduse/control"
 #define VDUSE_SYSFS_CLASS	"/sys/class/vduse"
 
@@ -54,6 +58,9 @@ struct vduse_ctl_daemon {
 	int fd;
 	int (*policy)(const struct vduse_dev_request *req, void *arg);
 	void *arg;
+	/* Called before a reset (status 0) is answered, if set. */
+	void (*on_reset)(void *reset_arg);
+	void *reset_arg;
 	pthread_t thread;
 	/* Shared with the thread: accessed with __atomic builtins. */
 	int stop;
@@ -63,6 +70,47 @@ struct vduse_ctl_daemon {
 
 int vduse_ctl_daemon_start(struct vduse_ctl_daemon *d, int fd);
 void vduse_ctl_daemon_stop(struct vduse_ctl_daemon *d);
+
+/* IOVA -> daemon address, through VDUSE_IOTLB_GET_FD and mmap(). */
+struct vduse_iova_map {
+	uint64_t start, last;
+	void *addr;
+};
+
+struct vduse_iova_cache {
+	int fd;				/* the device node */
+	struct vduse_iova_map maps[64];
+	int nr;
+};
+
+/* The address for [iova, iova + len), mapping it if needed; NULL if not. */
+void *vduse_iova_to_va(struct vduse_iova_cache *c, uint64_t iova, size_t len);
+void vduse_iova_cache_drop(struct vduse_iova_cache *c);
+
+/*
+ * A virtio-blk device served from the daemon's memory: one split
+ * virtqueue, no optional ring features.  start() waits (in its thread)
+ * for DRIVER_OK as seen by ctl, then sets the kick eventfd and serves.
+ * It stops serving when the driver resets the device: ctl does not answer
+ * the reset before the rings are let go.
+ */
+struct vduse_blk_server {
+	int fd;
+	struct vduse_ctl_daemon *ctl;
+	uint8_t *disk;			/* capacity * 512 bytes */
+	uint64_t capacity;
+	int kick_delay_ms;		/* wait this long before VQ_SETUP_KICKFD */
+	pthread_t thread;
+	int stop;			/* __atomic */
+	int serving;			/* __atomic: the rings are in use */
+	int exited;			/* __atomic: the thread is done */
+	unsigned int served;		/* __atomic: requests completed */
+	int error;			/* __atomic: first error seen, -errno */
+	struct vduse_iova_cache iova;
+};
+
+int vduse_blk_server_start(struct vduse_blk_server *s);
+void vduse_blk_server_stop(struct vduse_blk_server *s);
 
 /*
  * Run a command with a timeout in seconds; returns its exit status, 126

@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A virtio-blk device served by this test from its own memory, through
+ * the bounce domain: the kernel's virtio-blk driver reads what the daemon
+ * holds and the daemon receives what the driver writes.  Also: kicks that
+ * arrive before the eventfd, VDUSE_IOTLB_GET_FD's rules, kick/irq ioctl
+ * errors and the sysfs attributes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include <linux/virtio_blk.h>
+
+#include "../kselftest_harness.h"
+#include "vduse_lib.h"
+
+#define NAME		"vduse-serve-test"
+#define SYSFS		VDUSE_SYSFS_CLASS "/" NAME
+#define CAPACITY	8192	/* sectors: 4 MiB */
+
+FIXTURE(serve) {
+	int ctrl;
+	int fd;
+	struct vduse_test_config c;
+	struct vduse_ctl_daemon ctl;
+	struct vduse_blk_server srv;
+	int serving;
+};
+
+static uint8_t pattern(uint64_t off)
+{
+	return (off >> 9) * 31 + (off & 511) * 7;
+}
+
+FIXTURE_SETUP(serve)
+{
+	struct vduse_vq_config vq = { .index = 0, .max_size = 128 };
+	struct virtio_blk_config *blk;
+	uint64_t i;
+
+	self->serving = 0;
+	self->ctrl = vduse_ctrl_open();
+	ASSERT_LE(0, self->ctrl);
+	vduse_test_blk_config(&self->c, NAME);
+	blk = (void *)self->c.cfg.config;
+	blk->capacity = CAPACITY;
+	ASSERT_EQ(0, vduse_create(self->ctrl, &self->c));
+	self->fd = vduse_dev_open(NAME);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioctl(self->fd, VDUSE_VQ_SETUP, &vq));
+	ASSERT_EQ(0, vduse_sysfs_write(SYSFS "/msg_timeout", "20"));
+
+	memset(&self->srv, 0, sizeof(self->srv));
+	self->srv.fd = self->fd;
+	self->srv.ctl = &self->ctl;
+	self->srv.capacity = CAPACITY;
+	self->srv.disk = malloc(CAPACITY * 512);
+	ASSERT_NE(NULL, self->srv.disk);
+	for (i = 0; i < CAPACITY * 512; i++)
+		self->srv.disk[i] = pattern(i);
+
+	memset(&self->ctl, 0, sizeof(self->ctl));
+	ASSERT_EQ(0, vduse_ctl_daemon_start(&self->ctl, self->fd));
+}
+
+FIXTURE_TEARDOWN(serve)
+{
+	vduse_vdpa_del(NAME, 30);
+	if (self->serving)
+		vduse_blk_server_stop(&self->srv);
+	vduse_ctl_daemon_stop(&self->ctl);
+	close(self->fd);
+	EXPECT_EQ(0, vduse_destroy(self->ctrl, NAME));
+	close(self->ctrl);
+	free(self->srv.disk);
+}
+
+static int blockdev(char *path, size_t size)
+{
+	glob_t g;
+	int ret = -1;
+
+	if (glob("/sys/bus/vdpa/devices/" NAME "/virtio*/block/vd*", 0, NULL,
+		 &g))
+		return -1;
+	if (g.gl_pathc) {
+		snprintf(path, size, "/dev/%s", strrchr(g.gl_pathv[0], '/') + 1);
+		ret = 0;
+	}
+	globfree(&g);
+	return ret;
+}
+
+static int attach(struct _test_data_serve *self, int kick_delay_ms)
+{
+	self->srv.kick_delay_ms = kick_delay_ms;
+	if (vduse_blk_server_start(&self->srv))
+		return -1;
+	self->serving = 1;
+	return vduse_vdpa_add(NAME, 60);
+}
+
+TEST_F(serve, driver_reads_and_writes_daemon_memory)
+{
+	size_t len = 128 * 1024;
+	char path[64];
+	uint8_t *buf;
+	size_t i;
+	int dev;
+
+	/*
+	 * The eventfd comes 300 ms after DRIVER_OK: the partition scan's
+	 * first read kicks before it, and must not be lost (vdpa dev add
+	 * waits for that read).
+	 */
+	ASSERT_EQ(0, attach(self, 300));
+	ASSERT_EQ(0, blockdev(path, sizeof(path)));
+	dev = open(path, O_RDWR | O_DIRECT);
+	ASSERT_LE(0, dev);
+	ASSERT_EQ(0, posix_memalign((void **)&buf, 4096, len));
+
+	/* Daemon -> driver. */
+	ASSERT_EQ(len, pread(dev, buf, len, 1 << 20));
+	for (i = 0; i < len; i++)
+		if (buf[i] != pattern((1 << 20) + i))
+			break;
+	EXPECT_EQ(len, i);
+
+	/* Driver -> daemon, and back. */
+	for (i = 0; i < len; i++)
+		buf[i] = rand();
+	ASSERT_EQ(len, pwrite(dev, buf, len, 2 << 20));
+	ASSERT_EQ(0, fsync(dev));
+	EXPECT_EQ(0, memcmp(buf, self->srv.disk + (2 << 20), len));
+	memset(self->srv.disk + (2 << 20), 0x5a, 4096);
+	ASSERT_EQ(len, pread(dev, buf, len, 2 << 20));
+	EXPECT_EQ(0x5a, buf[0]);
+	EXPECT_EQ(0x5a, buf[4095]);
+	EXPECT_EQ(0, memcmp(buf + 4096, self->srv.disk + (2 << 20) + 4096,
+			    len - 4096));
+
+	close(dev);
+	free(buf);
+	EXPECT_LT(0U, __atomic_load_n(&self->srv.served, __ATOMIC_RELAXED));
+	EXPECT_EQ(0, __atomic_load_n(&self->srv.error, __ATOMIC_RELAXED));
+	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
+}
+
+TEST_F(serve, iotlb_get_fd)
+{
+	struct vduse_iotlb_entry e = { .start = 4096 };
+	struct vduse_vq_info info = { .index = 0 };
+	void *p;
+	int fd;
+
+	/* Nothing is mapped before the device is attached. */
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e));
+	EXPECT_EQ(EINVAL, errno);
+
+	ASSERT_EQ(0, attach(self, 0));
+	ASSERT_EQ(0, ioctl(self->fd, VDUSE_VQ_GET_INFO, &info));
+
+	e.start = info.desc_addr;
+	fd = ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(VDUSE_ACCESS_RW, e.perm);
+	EXPECT_LE(e.start, info.desc_addr);
+	EXPECT_GE(e.last, info.desc_addr);
+	/* The daemon's writes must reach the driver: no private mappings. */
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, e.offset);
+	EXPECT_EQ(MAP_FAILED, p);
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, e.offset);
+	EXPECT_NE(MAP_FAILED, p);
+	if (p != MAP_FAILED)
+		munmap(p, 4096);
+	close(fd);
+
+	/* The bounce range. */
+	e.start = 4096;
+	fd = ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0ULL, e.start);
+	EXPECT_EQ((64ULL << 20) - 1, e.last);
+	close(fd);
+
+	/* Far beyond anything mapped. */
+	e.start = 1ULL << 50;
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_FD, (void *)8));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
+}
+
+TEST_F(serve, kick_and_irq_errors)
+{
+	struct vduse_vq_eventfd ev = { .index = 1 };
+	uint32_t vq = 0;
+	int pipefd[2];
+
+	ev.fd = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, ev.fd);
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_VQ_SETUP_KICKFD, &ev));
+	EXPECT_EQ(EINVAL, errno);
+	ev.index = 0;
+	EXPECT_EQ(0, ioctl(self->fd, VDUSE_VQ_SETUP_KICKFD, &ev));
+	/* Replacing and removing it. */
+	EXPECT_EQ(0, ioctl(self->fd, VDUSE_VQ_SETUP_KICKFD, &ev));
+	close(ev.fd);
+	ev.fd = VDUSE_EVENTFD_DEASSIGN;
+	EXPECT_EQ(0, ioctl(self->fd, VDUSE_VQ_SETUP_KICKFD, &ev));
+
+	ev.fd = 999;	/* not open */
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_VQ_SETUP_KICKFD, &ev));
+	EXPECT_EQ(EBADF, errno);
+	ev.fd = -7;
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_VQ_SETUP_KICKFD, &ev));
+	EXPECT_EQ(EBADF, errno);
+	ASSERT_EQ(0, pipe(pipefd));
+	ev.fd = pipefd[0];	/* not an eventfd */
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_VQ_SETUP_KICKFD, &ev));
+	EXPECT_EQ(EINVAL, errno);
+	close(pipefd[0]);
+	close(pipefd[1]);
+
+	/* No interrupts before DRIVER_OK, none for queues that do not exist. */
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_VQ_INJECT_IRQ, &vq));
+	EXPECT_EQ(EINVAL, errno);
+	vq = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_VQ_INJECT_IRQ, &vq));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, ioctl(self->fd, VDUSE_DEV_INJECT_CONFIG_IRQ));
+}
+
+TEST_F(serve, sysfs_attributes)
+{
+	static const char * const bad_timeouts[] = { "abc", "-1", "86401",
+						     "99999999999", "1x" };
+	static const char * const bad_bounce[] = { "4096", "1048577",
+		"2147483648", "0", "x", "99999999999999999999999" };
+	char buf[64];
+	size_t i;
+
+	ASSERT_EQ(0, vduse_sysfs_write(SYSFS "/msg_timeout", "7"));
+	ASSERT_LT(0, vduse_sysfs_read(SYSFS "/msg_timeout", buf, sizeof(buf)));
+	EXPECT_STREQ("7", buf);
+	for (i = 0; i < ARRAY_SIZE(bad_timeouts); i++)
+		EXPECT_EQ(-EINVAL, vduse_sysfs_write(SYSFS "/msg_timeout",
+						     bad_timeouts[i]))
+			TH_LOG("msg_timeout value %zu", i);
+	ASSERT_LT(0, vduse_sysfs_read(SYSFS "/msg_timeout", buf, sizeof(buf)));
+	EXPECT_STREQ("7", buf);
+
+	ASSERT_LT(0, vduse_sysfs_read(SYSFS "/bounce_size", buf, sizeof(buf)));
+	EXPECT_STREQ("67108864", buf);
+	for (i = 0; i < ARRAY_SIZE(bad_bounce); i++)
+		EXPECT_EQ(-EINVAL, vduse_sysfs_write(SYSFS "/bounce_size",
+						     bad_bounce[i]))
+			TH_LOG("bounce_size value %zu", i);
+	ASSERT_EQ(0, vduse_sysfs_write(SYSFS "/bounce_size", "2097152"));
+	ASSERT_LT(0, vduse_sysfs_read(SYSFS "/bounce_size", buf, sizeof(buf)));
+	EXPECT_STREQ("2097152", buf);
+	ASSERT_LT(0, vduse_sysfs_read(SYSFS "/broken", buf, sizeof(buf)));
+	EXPECT_STREQ("0", buf);
+
+	/* A 2 MiB bounce range still carries I/O; it cannot change now. */
+	ASSERT_EQ(0, vduse_sysfs_write(SYSFS "/msg_timeout", "20"));
+	ASSERT_EQ(0, attach(self, 0));
+	EXPECT_EQ(-EBUSY, vduse_sysfs_write(SYSFS "/bounce_size", "4194304"));
+	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
+	EXPECT_EQ(0, vduse_sysfs_write(SYSFS "/bounce_size", "4194304"));
+}
+
+TEST_HARNESS_MAIN
