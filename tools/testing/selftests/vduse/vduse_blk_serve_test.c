@@ -61,6 +61,7 @@ FIXTURE_SETUP(serve)
 	self->srv.fd = self->fd;
 	self->srv.ctl = &self->ctl;
 	self->srv.capacity = CAPACITY;
+	self->srv.bounce_size = 64 << 20;
 	self->srv.disk = malloc(CAPACITY * 512);
 	ASSERT_NE(NULL, self->srv.disk);
 	for (i = 0; i < CAPACITY * 512; i++)
@@ -150,6 +151,8 @@ TEST_F(serve, driver_reads_and_writes_daemon_memory)
 	free(buf);
 	EXPECT_LT(0U, __atomic_load_n(&self->srv.served, __ATOMIC_RELAXED));
 	EXPECT_EQ(0, __atomic_load_n(&self->srv.error, __ATOMIC_RELAXED));
+	/* Nothing but the request's own bytes in any bounce page. */
+	EXPECT_EQ(0U, __atomic_load_n(&self->srv.stale, __ATOMIC_RELAXED));
 	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
 }
 
@@ -272,6 +275,7 @@ TEST_F(serve, sysfs_attributes)
 
 	/* A 2 MiB bounce range still carries I/O; it cannot change now. */
 	ASSERT_EQ(0, vduse_sysfs_write(SYSFS "/msg_timeout", "20"));
+	self->srv.bounce_size = 2 << 20;
 	ASSERT_EQ(0, attach(self, 0));
 	EXPECT_EQ(-EBUSY, vduse_sysfs_write(SYSFS "/bounce_size", "4194304"));
 	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));

@@ -287,6 +287,31 @@ static void blk_fail(struct vduse_blk_server *s, int err)
 				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
+/*
+ * A streaming buffer sits alone in its bounce pages: every byte of them
+ * outside the buffer must be zero, and a buffer the device only writes
+ * must arrive zeroed.
+ */
+static void blk_check_bounce(struct vduse_blk_server *s, uint64_t iova,
+			     uint32_t len, int device_writes)
+{
+	uint64_t page = iova & ~4095ULL;
+	uint64_t end = (iova + len + 4095) & ~4095ULL;
+	uint8_t *p = vduse_iova_to_va(&s->iova, page, end - page);
+	uint64_t i;
+
+	if (!p || end > s->bounce_size)
+		return;
+	for (i = 0; i < end - page; i++) {
+		int inside = page + i >= iova && page + i < iova + len;
+
+		if (p[i] && (!inside || device_writes)) {
+			__atomic_fetch_add(&s->stale, 1, __ATOMIC_RELAXED);
+			return;
+		}
+	}
+}
+
 /* Serve one descriptor chain; returns the bytes written to the driver. */
 static uint32_t blk_serve_chain(struct vduse_blk_server *s,
 				struct vring_desc *desc, uint32_t num,
@@ -307,6 +332,8 @@ static uint32_t blk_serve_chain(struct vduse_blk_server *s,
 			blk_fail(s, -EFAULT);
 			return 0;
 		}
+		blk_check_bounce(s, d->addr, d->len,
+				 !!(d->flags & VRING_DESC_F_WRITE));
 		if (!hdr) {
 			if (d->len < sizeof(*hdr)) {
 				blk_fail(s, -EINVAL);

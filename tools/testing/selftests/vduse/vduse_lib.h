@@ -99,6 +99,7 @@ struct vduse_blk_server {
 	struct vduse_ctl_daemon *ctl;
 	uint8_t *disk;			/* capacity * 512 bytes */
 	uint64_t capacity;
+	uint64_t bounce_size;		/* the device's, for the bounce checks */
 	int kick_delay_ms;		/* wait this long before VQ_SETUP_KICKFD */
 	pthread_t thread;
 	int stop;			/* __atomic */
@@ -106,6 +107,8 @@ struct vduse_blk_server {
 	int exited;			/* __atomic: the thread is done */
 	unsigned int served;		/* __atomic: requests completed */
 	int error;			/* __atomic: first error seen, -errno */
+	/* __atomic: bounce pages that showed bytes no mapping put there */
+	unsigned int stale;
 	struct vduse_iova_cache iova;
 };
 
