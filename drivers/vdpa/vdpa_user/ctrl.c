@@ -75,8 +75,7 @@ static long vduse_ctrl_set_api_version(struct vduse_ctrl_file *cf,
 
 /* Largest configuration space a daemon may provide. */
 #define VDUSE_CONFIG_MAX	PAGE_SIZE
-/* Most virtqueues, and virtqueue groups and address spaces, of a device. */
-#define VDUSE_VQ_MAX		256
+/* Most address spaces of a device. */
 #define VDUSE_AS_MAX		VDUSE_VQ_MAX
 
 /*

@@ -558,6 +558,7 @@ int vduse_vdpa_init(void)
 	vduse_mgmt->mgmt.device = &vduse_mgmt->dev;
 	vduse_mgmt->mgmt.ops = &vduse_mgmt_ops;
 	vduse_mgmt->mgmt.id_table = vduse_id_table;
+	vduse_mgmt->mgmt.max_supported_vqs = VDUSE_VQ_MAX;
 	ret = vdpa_mgmtdev_register(&vduse_mgmt->mgmt);
 	if (ret)
 		goto out_del;

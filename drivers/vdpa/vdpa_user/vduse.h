@@ -199,6 +199,9 @@ static inline struct vduse_vdpa *vdpa_to_vduse(struct vdpa_device *vdpa)
 	return container_of(vdpa, struct vduse_vdpa, vdpa);
 }
 
+/* Most virtqueues of a device. */
+#define VDUSE_VQ_MAX		256
+
 /* Seconds a request waits by default, and at most (msg_timeout). */
 #define VDUSE_MSG_TIMEOUT_DEFAULT	30
 #define VDUSE_MSG_TIMEOUT_MAX		86400
