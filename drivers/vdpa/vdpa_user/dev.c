@@ -169,8 +169,16 @@ static long vduse_dev_ioctl(struct file *file, unsigned int cmd,
 
 	if (_IOC_TYPE(cmd) != VDUSE_BASE)
 		return -ENOIOCTLCMD;
-	/* A broken device only waits to be detached and destroyed. */
-	if (vduse_msg_broken(vdev))
+
+	/*
+	 * A broken device only waits to be detached and destroyed: nothing
+	 * about it changes any more.  What a daemon needs to finish the I/O
+	 * in flight keeps working, so that detaching, which waits for that
+	 * I/O, can end.
+	 */
+	if (vduse_msg_broken(vdev) &&
+	    (cmd == VDUSE_DEV_SET_CONFIG || cmd == VDUSE_DEV_INJECT_CONFIG_IRQ ||
+	     cmd == VDUSE_VQ_SETUP))
 		return -EIO;
 
 	switch (cmd) {

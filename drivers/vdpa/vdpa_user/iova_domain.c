@@ -307,6 +307,8 @@ static void vduse_domain_bounce(struct vduse_domain *domain, u64 iova,
  * @offset: offset of the memory in @page
  * @size: its size
  * @dir: DMA direction
+ * @skip_sync: DMA_ATTR_SKIP_CPU_SYNC: the driver syncs later; the pages
+ *	are zeroed now, its data goes in then
  *
  * May be called in atomic context.
  *
@@ -314,7 +316,8 @@ static void vduse_domain_bounce(struct vduse_domain *domain, u64 iova,
  */
 dma_addr_t vduse_domain_map_page(struct vduse_domain *domain,
 				 struct page *page, unsigned long offset,
-				 size_t size, enum dma_data_direction dir)
+				 size_t size, enum dma_data_direction dir,
+				 bool skip_sync)
 {
 	phys_addr_t phys = page_to_phys(page) + offset;
 	size_t off = offset_in_page(phys);
@@ -336,7 +339,7 @@ dma_addr_t vduse_domain_map_page(struct vduse_domain *domain,
 
 	iova = ((u64)pfn << PAGE_SHIFT) + off;
 	vduse_domain_bounce(domain, iova, size, true,
-			    dir == DMA_FROM_DEVICE);
+			    dir == DMA_FROM_DEVICE || skip_sync);
 
 	return iova;
 }
@@ -347,14 +350,17 @@ dma_addr_t vduse_domain_map_page(struct vduse_domain *domain,
  * @iova: what vduse_domain_map_page() returned
  * @size: the size mapped
  * @dir: DMA direction
+ * @skip_sync: DMA_ATTR_SKIP_CPU_SYNC: the driver synced already
  */
 void vduse_domain_unmap_page(struct vduse_domain *domain, dma_addr_t iova,
-			     size_t size, enum dma_data_direction dir)
+			     size_t size, enum dma_data_direction dir,
+			     bool skip_sync)
 {
 	unsigned long npages = PAGE_ALIGN(offset_in_page(iova) + size) >>
 			       PAGE_SHIFT;
 
-	if (dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL)
+	if (!skip_sync &&
+	    (dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL))
 		vduse_domain_bounce(domain, iova, size, false, false);
 
 	free_iova_fast(&domain->stream, iova >> PAGE_SHIFT, npages);

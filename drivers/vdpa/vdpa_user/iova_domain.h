@@ -23,9 +23,11 @@ void vduse_domain_destroy(struct vduse_domain *domain);
 
 dma_addr_t vduse_domain_map_page(struct vduse_domain *domain,
 				 struct page *page, unsigned long offset,
-				 size_t size, enum dma_data_direction dir);
+				 size_t size, enum dma_data_direction dir,
+				 bool skip_sync);
 void vduse_domain_unmap_page(struct vduse_domain *domain, dma_addr_t iova,
-			     size_t size, enum dma_data_direction dir);
+			     size_t size, enum dma_data_direction dir,
+			     bool skip_sync);
 void vduse_domain_sync(struct vduse_domain *domain, dma_addr_t iova,
 		       size_t size, enum dma_data_direction dir,
 		       bool for_cpu);

@@ -28,14 +28,15 @@ static dma_addr_t vduse_dma_map_page(struct device *dev, struct page *page,
 				     unsigned long attrs)
 {
 	return vduse_domain_map_page(vduse_dma_domain(dev), page, offset,
-				     size, dir);
+				     size, dir, attrs & DMA_ATTR_SKIP_CPU_SYNC);
 }
 
 static void vduse_dma_unmap_page(struct device *dev, dma_addr_t addr,
 				 size_t size, enum dma_data_direction dir,
 				 unsigned long attrs)
 {
-	vduse_domain_unmap_page(vduse_dma_domain(dev), addr, size, dir);
+	vduse_domain_unmap_page(vduse_dma_domain(dev), addr, size, dir,
+				attrs & DMA_ATTR_SKIP_CPU_SYNC);
 }
 
 static void vduse_dma_unmap_sg(struct device *dev, struct scatterlist *sgl,
@@ -47,10 +48,9 @@ static void vduse_dma_unmap_sg(struct device *dev, struct scatterlist *sgl,
 	int i;
 
 	for_each_sg(sgl, sg, nents, i) {
-		if (sg_dma_len(sg) == 0)
-			break;
 		vduse_domain_unmap_page(domain, sg_dma_address(sg),
-					sg_dma_len(sg), dir);
+					sg_dma_len(sg), dir,
+					attrs & DMA_ATTR_SKIP_CPU_SYNC);
 	}
 }
 
@@ -65,7 +65,8 @@ static int vduse_dma_map_sg(struct device *dev, struct scatterlist *sgl,
 	for_each_sg(sgl, sg, nents, i) {
 		sg->dma_address = vduse_domain_map_page(domain, sg_page(sg),
 							sg->offset, sg->length,
-							dir);
+							dir, attrs &
+							DMA_ATTR_SKIP_CPU_SYNC);
 		if (sg->dma_address == DMA_MAPPING_ERROR)
 			goto out_unmap;
 		sg_dma_len(sg) = sg->length;
@@ -74,8 +75,7 @@ static int vduse_dma_map_sg(struct device *dev, struct scatterlist *sgl,
 	return nents;
 
 out_unmap:
-	/* Unmap what was mapped; the entry that failed ends the walk. */
-	sg_dma_len(sg) = 0;
+	/* The first i entries were mapped. */
 	vduse_dma_unmap_sg(dev, sgl, i, dir, attrs);
 	return -ENOMEM;
 }

@@ -85,10 +85,12 @@ static void vduse_vdpa_set_vq_ready(struct vdpa_device *vdpa, u16 idx,
 				    bool ready)
 {
 	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+	struct vduse_vq *vq = vduse_vdpa_vq(vdpa, idx);
 
 	mutex_lock(&vdev->lock);
-	vduse_vdpa_vq(vdpa, idx)->ready = ready;
+	vq->ready = ready;
 	mutex_unlock(&vdev->lock);
+	vduse_vq_enable_cb(vq, ready);
 }
 
 static bool vduse_vdpa_get_vq_ready(struct vdpa_device *vdpa, u16 idx)
@@ -284,16 +286,7 @@ static int vduse_vdpa_reset(struct vdpa_device *vdpa)
 	ret = vduse_vdpa_relay_status(vdev, 0);
 
 	/* Whatever the daemon said, the kernel side starts over. */
-	mutex_lock(&vdev->lock);
-	WRITE_ONCE(vdev->status, 0);
-	vdev->driver_features = 0;
-	vduse_vqs_reset(vdev);
-	mutex_unlock(&vdev->lock);
-
-	spin_lock_irq(&vdev->config_lock);
-	vdev->config_cb.callback = NULL;
-	vdev->config_cb.private = NULL;
-	spin_unlock_irq(&vdev->config_lock);
+	vduse_dev_reset_state(vdev);
 
 	return ret ? -EIO : 0;
 }
@@ -308,6 +301,7 @@ static void vduse_vdpa_get_config(struct vdpa_device *vdpa,
 				  unsigned int len)
 {
 	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+	unsigned long flags;
 	unsigned int n = 0;
 
 	/* What lies beyond the daemon's configuration space reads as 0. */
@@ -317,9 +311,10 @@ static void vduse_vdpa_get_config(struct vdpa_device *vdpa,
 	if (!n)
 		return;
 
-	spin_lock_irq(&vdev->config_lock);
+	/* Drivers may read the configuration with interrupts off. */
+	spin_lock_irqsave(&vdev->config_lock, flags);
 	memcpy(buf, vdev->config + offset, n);
-	spin_unlock_irq(&vdev->config_lock);
+	spin_unlock_irqrestore(&vdev->config_lock, flags);
 }
 
 static void vduse_vdpa_set_config(struct vdpa_device *vdpa,
@@ -344,13 +339,33 @@ static struct vdpa_iova_range vduse_vdpa_get_iova_range(struct vdpa_device *vdpa
 	return range;
 }
 
+/**
+ * vduse_dev_reset_state() - forget everything a driver set up
+ * @vdev: the device, reset or detached
+ *
+ * Afterwards no callback of the driver runs: it may be gone.
+ */
+void vduse_dev_reset_state(struct vduse_dev *vdev)
+{
+	mutex_lock(&vdev->lock);
+	WRITE_ONCE(vdev->status, 0);
+	vdev->driver_features = 0;
+	vduse_vqs_reset(vdev);
+	mutex_unlock(&vdev->lock);
+
+	spin_lock_irq(&vdev->config_lock);
+	vdev->config_cb.callback = NULL;
+	vdev->config_cb.private = NULL;
+	spin_unlock_irq(&vdev->config_lock);
+}
+
 static void vduse_vdpa_free(struct vdpa_device *vdpa)
 {
 	struct vduse_vdpa *vv = vdpa_to_vduse(vdpa);
 
 	if (vv->domain)
 		vduse_domain_destroy(vv->domain);
-	/* NULL when vdpa_alloc_device() itself failed. */
+	/* NULL when dev_add failed before setting it. */
 	if (vv->vdev)
 		put_device(&vv->vdev->dev);
 }
@@ -506,14 +521,27 @@ static void vduse_vdpa_dev_del(struct vdpa_mgmt_dev *mdev,
 {
 	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
 
-	/* Our reference keeps vdev while the vdpa device may go. */
+	/*
+	 * A driver whose probe failed never reset the device, and its
+	 * removal frees what the config callback points to: stop it first.
+	 */
+	spin_lock_irq(&vdev->config_lock);
+	vdev->config_cb.callback = NULL;
+	vdev->config_cb.private = NULL;
+	spin_unlock_irq(&vdev->config_lock);
+
+	/* Keep both alive until vdev no longer points at the vdpa device. */
 	get_device(&vdev->dev);
+	get_device(&vdpa->dev);
 	_vdpa_unregister_device(vdpa);
 
 	mutex_lock(&vdev->lock);
 	vdev->vdpa = NULL;
 	vdev->attached = false;
 	mutex_unlock(&vdev->lock);
+	vduse_dev_reset_state(vdev);
+
+	put_device(&vdpa->dev);
 	put_device(&vdev->dev);
 }
 

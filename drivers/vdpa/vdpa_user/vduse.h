@@ -52,12 +52,15 @@
  * was compiled against, implicit tail padding included.
  */
 static_assert(sizeof(struct vduse_dev_config) == 336);
+#ifdef CONFIG_64BIT
+/* 32-bit x86 aligns u64 to 4: these two have less tail padding there. */
 static_assert(sizeof(struct vduse_iotlb_entry) == 32);
+static_assert(sizeof(struct vduse_vq_info) == 48);
+#endif
 static_assert(sizeof(struct vduse_iotlb_entry_v2) == 80);
 static_assert(sizeof(struct vduse_iova_range_v2) == 24);
 static_assert(sizeof(struct vduse_config_data) == 8);
 static_assert(sizeof(struct vduse_vq_config) == 32);
-static_assert(sizeof(struct vduse_vq_info) == 48);
 static_assert(sizeof(struct vduse_vq_eventfd) == 8);
 static_assert(sizeof(struct vduse_iova_umem) == 48);
 static_assert(sizeof(struct vduse_iova_info) == 48);
@@ -83,8 +86,11 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
  * @kick_lock: protects @kickfd and @kicked
  * @kickfd: the daemon's kick eventfd, or NULL
  * @kicked: a kick came while no eventfd was set; delivered when one is
- * @irq_lock: protects @cb; taken with interrupts off
+ * @irq_lock: protects @cb and @cb_enabled; taken with interrupts off
  * @cb: the driver's used-buffer callback
+ * @cb_enabled: the queue is ready, so @cb may run: virtio_vdpa disables
+ *	a queue before it frees what @cb points to, sometimes without a
+ *	reset (a probe that fails after DRIVER_OK)
  *
  * Fields above @kick_lock are protected by the device's vduse_dev.lock.
  */
@@ -103,8 +109,9 @@ struct vduse_vq {
 	struct eventfd_ctx *kickfd;
 	bool kicked;
 
-	spinlock_t irq_lock; /* @cb */
+	spinlock_t irq_lock; /* @cb, @cb_enabled */
 	struct vdpa_callback cb;
+	bool cb_enabled;
 };
 
 struct vduse_domain;
@@ -208,7 +215,8 @@ static inline struct vduse_vdpa *vdpa_to_vduse(struct vdpa_device *vdpa)
 
 /* Bounce range sizes (bounce_size). */
 #define VDUSE_BOUNCE_DEFAULT	SZ_64M
-#define VDUSE_BOUNCE_MIN	SZ_1M
+/* Room for the largest request virtio-blk makes (1280 KiB) and more. */
+#define VDUSE_BOUNCE_MIN	SZ_4M
 #define VDUSE_BOUNCE_MAX	SZ_1G
 
 /* Minor 0 is the control node; device nodes take the minors after it. */
@@ -238,6 +246,8 @@ long vduse_vq_inject_irq(struct vduse_dev *vdev, void __user *argp);
 void vduse_vq_kick(struct vduse_vq *vq);
 void vduse_vqs_drop_kickfds(struct vduse_dev *vdev);
 void vduse_vqs_reset(struct vduse_dev *vdev);
+void vduse_vq_enable_cb(struct vduse_vq *vq, bool enable);
+void vduse_dev_reset_state(struct vduse_dev *vdev);
 
 void vduse_msg_init(struct vduse_dev *vdev);
 bool vduse_msg_broken(struct vduse_dev *vdev);

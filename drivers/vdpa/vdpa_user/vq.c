@@ -263,11 +263,26 @@ long vduse_vq_inject_irq(struct vduse_dev *vdev, void __user *argp)
 		return -EINVAL;
 
 	spin_lock_irq(&vq->irq_lock);
-	if (vq->cb.callback)
+	if (vq->cb_enabled && vq->cb.callback)
 		vq->cb.callback(vq->cb.private);
 	spin_unlock_irq(&vq->irq_lock);
 
 	return 0;
+}
+
+/**
+ * vduse_vq_enable_cb() - let the driver's callback run, or stop it
+ * @vq: the virtqueue
+ * @enable: whether the queue is ready
+ *
+ * Once this returns with @enable false, no injected interrupt reaches
+ * the callback: the driver may free what it points to.
+ */
+void vduse_vq_enable_cb(struct vduse_vq *vq, bool enable)
+{
+	spin_lock_irq(&vq->irq_lock);
+	vq->cb_enabled = enable;
+	spin_unlock_irq(&vq->irq_lock);
 }
 
 /**
@@ -293,6 +308,7 @@ void vduse_vqs_reset(struct vduse_dev *vdev)
 		spin_lock_irq(&vq->irq_lock);
 		vq->cb.callback = NULL;
 		vq->cb.private = NULL;
+		vq->cb_enabled = false;
 		spin_unlock_irq(&vq->irq_lock);
 	}
 }

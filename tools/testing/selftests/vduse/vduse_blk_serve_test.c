@@ -246,8 +246,9 @@ TEST_F(serve, sysfs_attributes)
 {
 	static const char * const bad_timeouts[] = { "abc", "-1", "86401",
 						     "99999999999", "1x" };
-	static const char * const bad_bounce[] = { "4096", "1048577",
-		"2147483648", "0", "x", "99999999999999999999999" };
+	static const char * const bad_bounce[] = { "4096", "1048576",
+		"2097152", "4194305", "2147483648", "0", "x",
+		"99999999999999999999999" };
 	char buf[64];
 	size_t i;
 
@@ -267,19 +268,21 @@ TEST_F(serve, sysfs_attributes)
 		EXPECT_EQ(-EINVAL, vduse_sysfs_write(SYSFS "/bounce_size",
 						     bad_bounce[i]))
 			TH_LOG("bounce_size value %zu", i);
-	ASSERT_EQ(0, vduse_sysfs_write(SYSFS "/bounce_size", "2097152"));
+	ASSERT_EQ(0, vduse_sysfs_write(SYSFS "/bounce_size", "4194304"));
 	ASSERT_LT(0, vduse_sysfs_read(SYSFS "/bounce_size", buf, sizeof(buf)));
-	EXPECT_STREQ("2097152", buf);
+	EXPECT_STREQ("4194304", buf);
 	ASSERT_LT(0, vduse_sysfs_read(SYSFS "/broken", buf, sizeof(buf)));
 	EXPECT_STREQ("0", buf);
 
-	/* A 2 MiB bounce range still carries I/O; it cannot change now. */
+	/* The smallest bounce range carries I/O; it cannot change now. */
 	ASSERT_EQ(0, vduse_sysfs_write(SYSFS "/msg_timeout", "20"));
-	self->srv.bounce_size = 2 << 20;
+	self->srv.bounce_size = 4 << 20;
 	ASSERT_EQ(0, attach(self, 0));
-	EXPECT_EQ(-EBUSY, vduse_sysfs_write(SYSFS "/bounce_size", "4194304"));
+	EXPECT_EQ(-EBUSY, vduse_sysfs_write(SYSFS "/bounce_size", "0x800000"));
 	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
-	EXPECT_EQ(0, vduse_sysfs_write(SYSFS "/bounce_size", "4194304"));
+	EXPECT_EQ(0, vduse_sysfs_write(SYSFS "/bounce_size", "0x800000"));
+	ASSERT_LT(0, vduse_sysfs_read(SYSFS "/bounce_size", buf, sizeof(buf)));
+	EXPECT_STREQ("8388608", buf);
 }
 
 TEST_HARNESS_MAIN

@@ -223,8 +223,12 @@ TEST_F(msg, refused_features_ok_no_disk)
 	vduse_vdpa_add(NAME, 60);
 	EXPECT_FALSE(has_disk());
 	EXPECT_FALSE(!!(self->d.statuses & VIRTIO_CONFIG_S_DRIVER_OK));
+	/* The driver that failed is still bound: config changes reach it. */
+	EXPECT_EQ(0, ioctl(self->fd, VDUSE_DEV_INJECT_CONFIG_IRQ));
 	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
 	EXPECT_FALSE(attached());
+	/* Gone with the detach, without a reset: nothing may call it now. */
+	EXPECT_EQ(0, ioctl(self->fd, VDUSE_DEV_INJECT_CONFIG_IRQ));
 }
 
 static int fail_reset(const struct vduse_dev_request *req, void *arg)
@@ -257,6 +261,9 @@ TEST_F(msg, failed_reset_still_clears_state)
 TEST_F(msg, silent_daemon_breaks_device)
 {
 	struct pollfd pfd = { .fd = -1, .events = POLLIN };
+	struct vduse_config_data cfg = { .offset = 0, .length = 1 };
+	struct vduse_vq_config vq = { .index = 0, .max_size = 64 };
+	struct vduse_vq_info info = { .index = 0 };
 	struct vduse_dev_request req;
 	struct timespec t0, t1;
 	uint64_t features;
@@ -280,8 +287,16 @@ TEST_F(msg, silent_daemon_breaks_device)
 	pfd.fd = self->fd;
 	ASSERT_EQ(1, poll(&pfd, 1, 0));
 	EXPECT_TRUE(!!(pfd.revents & POLLERR));
-	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_DEV_GET_FEATURES, &features));
+	/* Nothing about the device changes any more... */
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_DEV_SET_CONFIG, &cfg));
 	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_DEV_INJECT_CONFIG_IRQ));
+	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_VQ_SETUP, &vq));
+	EXPECT_EQ(EIO, errno);
+	/* ...but what finishes I/O in flight still works. */
+	EXPECT_EQ(0, ioctl(self->fd, VDUSE_DEV_GET_FEATURES, &features));
+	EXPECT_EQ(0, ioctl(self->fd, VDUSE_VQ_GET_INFO, &info));
 
 	/* Detaching and destroying never wait for it again. */
 	EXPECT_EQ(0, vduse_vdpa_del(NAME, 30));
