@@ -516,6 +516,21 @@ out_put_vdev:
 	return ret;
 }
 
+/*
+ * The bounce domain goes with the attachment: tell the daemon to drop
+ * every mapping it made of it.  Its answer changes nothing.
+ */
+static void vduse_vdpa_announce_unmap(struct vduse_dev *vdev)
+{
+	struct vduse_dev_request req = {
+		.type = VDUSE_UPDATE_IOTLB,
+		.iova.start = 0,
+		.iova.last = U64_MAX,
+	};
+
+	vduse_msg_send(vdev, &req, NULL);
+}
+
 static void vduse_vdpa_dev_del(struct vdpa_mgmt_dev *mdev,
 			       struct vdpa_device *vdpa)
 {
@@ -540,6 +555,7 @@ static void vduse_vdpa_dev_del(struct vdpa_mgmt_dev *mdev,
 	vdev->attached = false;
 	mutex_unlock(&vdev->lock);
 	vduse_dev_reset_state(vdev);
+	vduse_vdpa_announce_unmap(vdev);
 
 	put_device(&vdpa->dev);
 	put_device(&vdev->dev);

@@ -139,6 +139,8 @@ static void *vduse_ctl_daemon_main(void *data)
 		if (req.type == VDUSE_SET_STATUS)
 			__atomic_fetch_or(&d->statuses, req.s.status,
 					  __ATOMIC_RELEASE);
+		if (req.type == VDUSE_UPDATE_IOTLB)
+			d->last_iova = req.iova;
 		if (req.type == VDUSE_SET_STATUS && !req.s.status &&
 		    d->on_reset)
 			d->on_reset(d->reset_arg);

@@ -66,6 +66,7 @@ struct vduse_ctl_daemon {
 	int stop;
 	unsigned int seen[8];
 	unsigned int statuses;	/* OR of every status seen */
+	struct vduse_iova_range last_iova;	/* of the last UPDATE_IOTLB */
 };
 
 int vduse_ctl_daemon_start(struct vduse_ctl_daemon *d, int fd);

@@ -201,10 +201,15 @@ TEST_F(msg, attach_serve_detach)
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_VQ_SETUP, &vq));
 	EXPECT_EQ(EBUSY, errno);
 
+	EXPECT_EQ(0U, self->d.seen[VDUSE_UPDATE_IOTLB]);
 	ASSERT_EQ(0, vduse_vdpa_del(NAME, 60));
 	EXPECT_FALSE(attached());
 	ASSERT_EQ(0, ioctl(self->fd, VDUSE_VQ_GET_INFO, &info));
 	EXPECT_EQ(0, info.ready);
+	/* The bounce domain went with the attachment, and the daemon knows. */
+	EXPECT_EQ(1U, self->d.seen[VDUSE_UPDATE_IOTLB]);
+	EXPECT_EQ(0ULL, self->d.last_iova.start);
+	EXPECT_EQ(~0ULL, self->d.last_iova.last);
 }
 
 static int refuse_features_ok(const struct vduse_dev_request *req, void *arg)
