@@ -23,6 +23,7 @@
 #include <linux/vdpa.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
+#include <linux/vhost_iotlb.h>
 #include <linux/virtio_ring.h>
 
 #include "iova_domain.h"
@@ -331,12 +332,137 @@ static u32 vduse_vdpa_get_generation(struct vdpa_device *vdpa)
 
 static struct vdpa_iova_range vduse_vdpa_get_iova_range(struct vdpa_device *vdpa)
 {
+	/* vhost-vdpa's IOVAs are the VMM's to choose. */
 	struct vdpa_iova_range range = {
 		.first = 0,
-		.last = VDUSE_DOMAIN_IOVA_LIMIT,
+		.last = U64_MAX,
 	};
 
 	return range;
+}
+
+/* Most ranges vhost-vdpa may map into one address space. */
+#define VDUSE_IOTLB_MAX		65536
+
+/**
+ * struct vduse_map_file - what backs an IOVA range mapped by vhost-vdpa
+ * @file: the VMM's file (guest memory must be a shared file mapping)
+ * @offset: offset in @file of the range's first IOVA
+ */
+struct vduse_map_file {
+	struct file *file;
+	u64 offset;
+};
+
+static void vduse_iotlb_del_locked(struct vhost_iotlb *iotlb, u64 start,
+				   u64 last)
+{
+	struct vhost_iotlb_map *map;
+
+	while ((map = vhost_iotlb_itree_first(iotlb, start, last))) {
+		struct vduse_map_file *mf = map->opaque;
+
+		fput(mf->file);
+		kfree(mf);
+		vhost_iotlb_map_free(iotlb, map);
+	}
+}
+
+/* Tell the daemon to drop what it mapped of [start, last] in asid. */
+static void vduse_vdpa_announce(struct vduse_dev *vdev, u32 asid, u64 start,
+				u64 last)
+{
+	struct vduse_dev_request req = { .type = VDUSE_UPDATE_IOTLB };
+
+	if (vdev->api_version >= VDUSE_API_VERSION_1) {
+		req.iova_v2.start = start;
+		req.iova_v2.last = last;
+		req.iova_v2.asid = asid;
+	} else {
+		req.iova.start = start;
+		req.iova.last = last;
+	}
+	vduse_msg_send(vdev, &req, NULL);
+}
+
+static int vduse_vdpa_dma_map(struct vdpa_device *vdpa, unsigned int asid,
+			      u64 iova, u64 size, u64 pa, u32 perm,
+			      void *opaque)
+{
+	struct vduse_vdpa *vv = vdpa_to_vduse(vdpa);
+	struct vdpa_map_file *vmf = opaque;
+	struct vduse_map_file *mf;
+	int ret;
+
+	/* vhost-vdpa maps only shared file memory when use_va is set. */
+	if (asid >= vv->vdev->nas || !size || !vmf || !vmf->file)
+		return -EINVAL;
+
+	mf = kzalloc(sizeof(*mf), GFP_KERNEL);
+	if (!mf)
+		return -ENOMEM;
+	mf->file = get_file(vmf->file);
+	mf->offset = vmf->offset;
+
+	mutex_lock(&vv->iotlb_lock);
+	ret = vhost_iotlb_add_range_ctx(vv->iotlbs[asid], iova, iova + size - 1,
+					pa, perm, mf);
+	mutex_unlock(&vv->iotlb_lock);
+	if (ret) {
+		fput(mf->file);
+		kfree(mf);
+	}
+
+	return ret;
+}
+
+static int vduse_vdpa_dma_unmap(struct vdpa_device *vdpa, unsigned int asid,
+				u64 iova, u64 size)
+{
+	struct vduse_vdpa *vv = vdpa_to_vduse(vdpa);
+
+	if (asid >= vv->vdev->nas || !size)
+		return -EINVAL;
+
+	mutex_lock(&vv->iotlb_lock);
+	vduse_iotlb_del_locked(vv->iotlbs[asid], iova, iova + size - 1);
+	mutex_unlock(&vv->iotlb_lock);
+
+	/* The VMM frees the memory next: the daemon lets go first. */
+	vduse_vdpa_announce(vv->vdev, asid, iova, iova + size - 1);
+
+	return 0;
+}
+
+static int vduse_vdpa_iotlbs_alloc(struct vduse_vdpa *vv, u32 nas)
+{
+	u32 i;
+
+	mutex_init(&vv->iotlb_lock);
+	vv->iotlbs = kcalloc(nas, sizeof(*vv->iotlbs), GFP_KERNEL);
+	if (!vv->iotlbs)
+		return -ENOMEM;
+	for (i = 0; i < nas; i++) {
+		vv->iotlbs[i] = vhost_iotlb_alloc(VDUSE_IOTLB_MAX, 0);
+		if (!vv->iotlbs[i])
+			return -ENOMEM;	/* vduse_vdpa_free() frees the rest */
+	}
+
+	return 0;
+}
+
+static void vduse_vdpa_iotlbs_free(struct vduse_vdpa *vv, u32 nas)
+{
+	u32 i;
+
+	if (!vv->iotlbs)
+		return;
+	for (i = 0; i < nas && vv->iotlbs[i]; i++) {
+		vduse_iotlb_del_locked(vv->iotlbs[i], 0, U64_MAX);
+		vhost_iotlb_free(vv->iotlbs[i]);
+	}
+	kfree(vv->iotlbs);
+	mutex_destroy(&vv->iotlb_lock);
 }
 
 /**
@@ -366,8 +492,10 @@ static void vduse_vdpa_free(struct vdpa_device *vdpa)
 	if (vv->domain)
 		vduse_domain_destroy(vv->domain);
 	/* NULL when dev_add failed before setting it. */
-	if (vv->vdev)
+	if (vv->vdev) {
+		vduse_vdpa_iotlbs_free(vv, vv->vdev->nas);
 		put_device(&vv->vdev->dev);
+	}
 }
 
 static const struct vdpa_config_ops vduse_vdpa_ops = {
@@ -397,6 +525,8 @@ static const struct vdpa_config_ops vduse_vdpa_ops = {
 	.set_config		= vduse_vdpa_set_config,
 	.get_generation		= vduse_vdpa_get_generation,
 	.get_iova_range		= vduse_vdpa_get_iova_range,
+	.dma_map		= vduse_vdpa_dma_map,
+	.dma_unmap		= vduse_vdpa_dma_unmap,
 	.free			= vduse_vdpa_free,
 };
 
@@ -463,15 +593,23 @@ static int vduse_vdpa_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 	if (ret)
 		goto out_put_vdev;
 
+	/*
+	 * use_va: vhost-vdpa hands over the VMM's file and offset for each
+	 * range, which is what the daemon can mmap; virtio-vdpa ignores it.
+	 */
 	vv = vdpa_alloc_device(struct vduse_vdpa, vdpa, &vdev->dev,
 			       &vduse_vdpa_ops, vdev->ngroups, vdev->nas,
-			       name, false);
+			       name, true);
 	if (IS_ERR(vv)) {
 		ret = PTR_ERR(vv);
 		goto out_release;
 	}
 	/* From here on the vdpa device's release puts vdev. */
 	vv->vdev = vdev;
+
+	ret = vduse_vdpa_iotlbs_alloc(vv, vdev->nas);
+	if (ret)
+		goto out_put_vdpa;
 
 	vv->domain = vduse_domain_create(vdev->bounce_size);
 	if (IS_ERR(vv->domain)) {
@@ -626,6 +764,39 @@ void vduse_vdpa_exit(void)
 	device_unregister(&vduse_mgmt->dev);
 }
 
+/*
+ * What the daemon maps for an IOVA of address space 0: what vhost-vdpa
+ * mapped there, else the bounce domain.  Under vdev->lock.
+ */
+static struct file *vduse_vdpa_lookup(struct vduse_vdpa *vv, u64 iova,
+				      u64 *start, u64 *last, u64 *offset,
+				      u8 *perm)
+{
+	struct vhost_iotlb_map *map;
+	struct file *file = NULL;
+
+	mutex_lock(&vv->iotlb_lock);
+	map = vhost_iotlb_itree_first(vv->iotlbs[0], iova, iova);
+	if (map) {
+		struct vduse_map_file *mf = map->opaque;
+
+		*start = map->start;
+		*last = map->last;
+		*offset = mf->offset;
+		*perm = map->perm;
+		file = get_file(mf->file);
+	}
+	mutex_unlock(&vv->iotlb_lock);
+	if (file)
+		return file;
+
+	if (vv->domain && !vduse_domain_lookup(vv->domain, iova, start, last,
+					       offset, perm))
+		file = get_file(vduse_domain_file(vv->domain));
+
+	return file;
+}
+
 /**
  * vduse_vdpa_iotlb_get_fd() - VDUSE_IOTLB_GET_FD
  * @vdev: the device
@@ -640,21 +811,18 @@ long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp)
 	struct file *file = NULL;
 	u64 start, last, offset;
 	u8 perm;
-	int ret = -EINVAL;
+	int ret;
 
 	if (copy_from_user(&entry, argp, sizeof(entry)))
 		return -EFAULT;
 
 	mutex_lock(&vdev->lock);
-	if (vdev->vdpa && vdev->vdpa->domain &&
-	    !vduse_domain_lookup(vdev->vdpa->domain, entry.start, &start,
-				 &last, &offset, &perm)) {
-		file = get_file(vduse_domain_file(vdev->vdpa->domain));
-		ret = 0;
-	}
+	if (vdev->vdpa)
+		file = vduse_vdpa_lookup(vdev->vdpa, entry.start, &start,
+					 &last, &offset, &perm);
 	mutex_unlock(&vdev->lock);
-	if (ret)
-		return ret;
+	if (!file)
+		return -EINVAL;
 
 	memset(&entry, 0, sizeof(entry));
 	entry.offset = offset;

@@ -18,6 +18,7 @@
 #include <linux/vdpa.h>
 #include <linux/vduse.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 
 /**
  * DOC: Locking
@@ -32,6 +33,7 @@
  *    name lookups
  * 4. ``vduse_dev.lock``: one device's daemon, attachment, status and
  *    virtqueue setup; never held while waiting for the daemon
+ *    ``vduse_vdpa.iotlb_lock``: the vhost-vdpa IOTLBs, inside it
  * 5. spinlocks, never nested in one another:
  *    ``vduse_dev.msg_lock`` (msg.c: the request lists, broken),
  *    ``vduse_dev.config_lock`` (configuration space bytes, config callback),
@@ -86,6 +88,8 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
  * @kick_lock: protects @kickfd and @kicked
  * @kickfd: the daemon's kick eventfd, or NULL
  * @kicked: a kick came while no eventfd was set; delivered when one is
+ * @kick_work: delivers a kick that came from inside another eventfd's
+ *	wakeup (vhost-vdpa's kick eventfd), where signalling one is refused
  * @irq_lock: protects @cb and @cb_enabled; taken with interrupts off
  * @cb: the driver's used-buffer callback
  * @cb_enabled: the queue is ready, so @cb may run: virtio_vdpa disables
@@ -108,6 +112,7 @@ struct vduse_vq {
 	spinlock_t kick_lock; /* @kickfd, @kicked */
 	struct eventfd_ctx *kickfd;
 	bool kicked;
+	struct work_struct kick_work;
 
 	spinlock_t irq_lock; /* @cb, @cb_enabled */
 	struct vdpa_callback cb;
@@ -193,12 +198,17 @@ struct vduse_dev {
  * struct vduse_vdpa - a VDUSE device's presence on the vdpa bus
  * @vdpa: the vdpa device; its release frees this
  * @vdev: the VDUSE device, with a reference
- * @domain: the bounce domain its DMA goes through
+ * @domain: the bounce domain the kernel's DMA goes through (virtio-vdpa)
+ * @iotlb_lock: protects @iotlbs
+ * @iotlbs: per address space, what vhost-vdpa mapped: IOVA range ->
+ *	a struct vduse_map_file (the VMM's file and offset)
  */
 struct vduse_vdpa {
 	struct vdpa_device vdpa;
 	struct vduse_dev *vdev;
 	struct vduse_domain *domain;
+	struct mutex iotlb_lock; /* @iotlbs */
+	struct vhost_iotlb **iotlbs;
 };
 
 static inline struct vduse_vdpa *vdpa_to_vduse(struct vdpa_device *vdpa)

@@ -21,6 +21,8 @@
 /* The virtio specification's largest queue size. */
 #define VDUSE_VQ_SIZE_MAX	32768
 
+static void vduse_vq_kick_work(struct work_struct *work);
+
 /**
  * vduse_vqs_alloc() - allocate a device's virtqueues
  * @vdev: the device, with vq_num set
@@ -38,6 +40,7 @@ int vduse_vqs_alloc(struct vduse_dev *vdev)
 	for (i = 0; i < vdev->vq_num; i++) {
 		vdev->vqs[i].index = i;
 		spin_lock_init(&vdev->vqs[i].kick_lock);
+		INIT_WORK(&vdev->vqs[i].kick_work, vduse_vq_kick_work);
 		spin_lock_init(&vdev->vqs[i].irq_lock);
 	}
 
@@ -50,8 +53,13 @@ int vduse_vqs_alloc(struct vduse_dev *vdev)
  */
 void vduse_vqs_free(struct vduse_dev *vdev)
 {
-	if (vdev->vqs)
+	u32 i;
+
+	if (vdev->vqs) {
+		for (i = 0; i < vdev->vq_num; i++)
+			cancel_work_sync(&vdev->vqs[i].kick_work);
 		vduse_vqs_drop_kickfds(vdev);
+	}
 	kfree(vdev->vqs);
 }
 
@@ -148,14 +156,7 @@ long vduse_vq_get_info(struct vduse_dev *vdev, void __user *argp)
 	return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
-/**
- * vduse_vq_kick() - the driver made buffers available
- * @vq: the virtqueue
- *
- * Signals the daemon's eventfd, or remembers the kick until there is one.
- * May be called in atomic context.
- */
-void vduse_vq_kick(struct vduse_vq *vq)
+static void vduse_vq_kick_now(struct vduse_vq *vq)
 {
 	unsigned long flags;
 
@@ -165,6 +166,28 @@ void vduse_vq_kick(struct vduse_vq *vq)
 	else
 		vq->kicked = true;
 	spin_unlock_irqrestore(&vq->kick_lock, flags);
+}
+
+static void vduse_vq_kick_work(struct work_struct *work)
+{
+	vduse_vq_kick_now(container_of(work, struct vduse_vq, kick_work));
+}
+
+/**
+ * vduse_vq_kick() - the driver made buffers available
+ * @vq: the virtqueue
+ *
+ * Signals the daemon's eventfd, or remembers the kick until there is one.
+ * May be called in atomic context.  A kick from inside another eventfd's
+ * wakeup (vhost-vdpa relays the VMM's kick eventfd that way) may not
+ * signal one: it goes through a work item.
+ */
+void vduse_vq_kick(struct vduse_vq *vq)
+{
+	if (eventfd_signal_allowed())
+		vduse_vq_kick_now(vq);
+	else
+		schedule_work(&vq->kick_work);
 }
 
 /* Replace a queue's kick eventfd; returns the old one to put. */
