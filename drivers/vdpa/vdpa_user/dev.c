@@ -34,6 +34,7 @@ static void vduse_dev_release(struct device *d)
 
 	mutex_destroy(&vdev->lock);
 	vduse_vqs_free(vdev);
+	kfree(vdev->group_asid);
 	kfree(vdev->config);
 	kfree(vdev);
 }
@@ -183,7 +184,9 @@ static long vduse_dev_ioctl(struct file *file, unsigned int cmd,
 
 	switch (cmd) {
 	case VDUSE_IOTLB_GET_FD:
-		return vduse_vdpa_iotlb_get_fd(vdev, argp);
+		return vduse_vdpa_iotlb_get_fd(vdev, argp, false);
+	case VDUSE_IOTLB_GET_FD2:
+		return vduse_vdpa_iotlb_get_fd(vdev, argp, true);
 	case VDUSE_DEV_INJECT_CONFIG_IRQ:
 		return vduse_dev_inject_config_irq(vdev);
 	case VDUSE_VQ_SETUP_KICKFD:
@@ -282,6 +285,12 @@ int vduse_dev_create(const struct vduse_dev_config *cfg, void *config,
 	ret = vduse_vqs_alloc(vdev);
 	if (ret)
 		goto out_put;
+	vdev->group_asid = kcalloc(vdev->ngroups, sizeof(*vdev->group_asid),
+				   GFP_KERNEL);
+	if (!vdev->group_asid) {
+		ret = -ENOMEM;
+		goto out_put;
+	}
 
 	cdev_init(&vdev->cdev, &vduse_dev_fops);
 	vdev->cdev.owner = THIS_MODULE;

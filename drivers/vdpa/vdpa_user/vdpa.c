@@ -183,6 +183,34 @@ static u32 vduse_vdpa_get_vq_group(struct vdpa_device *vdpa, u16 idx)
 	return vduse_vdpa_vq(vdpa, idx)->group;
 }
 
+static int vduse_vdpa_set_group_asid(struct vdpa_device *vdpa,
+				     unsigned int group, unsigned int asid)
+{
+	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+	struct vduse_dev_request req = {
+		.type = VDUSE_SET_VQ_GROUP_ASID,
+		.vq_group_asid.group = group,
+		.vq_group_asid.asid = asid,
+	};
+	int ret;
+
+	if (group >= vdev->ngroups || asid >= vdev->nas)
+		return -EINVAL;
+	/* Version 0 has one group in one space: nothing to tell. */
+	if (vdev->api_version < VDUSE_API_VERSION_1)
+		return 0;
+
+	ret = vduse_msg_send(vdev, &req, NULL);
+	if (ret)
+		return ret;
+
+	mutex_lock(&vdev->lock);
+	vdev->group_asid[group] = asid;
+	mutex_unlock(&vdev->lock);
+
+	return 0;
+}
+
 static u64 vduse_vdpa_get_device_features(struct vdpa_device *vdpa)
 {
 	return vdpa_to_vdev(vdpa)->device_features;
@@ -476,6 +504,7 @@ void vduse_dev_reset_state(struct vduse_dev *vdev)
 	mutex_lock(&vdev->lock);
 	WRITE_ONCE(vdev->status, 0);
 	vdev->driver_features = 0;
+	memset(vdev->group_asid, 0, vdev->ngroups * sizeof(*vdev->group_asid));
 	vduse_vqs_reset(vdev);
 	mutex_unlock(&vdev->lock);
 
@@ -525,6 +554,7 @@ static const struct vdpa_config_ops vduse_vdpa_ops = {
 	.set_config		= vduse_vdpa_set_config,
 	.get_generation		= vduse_vdpa_get_generation,
 	.get_iova_range		= vduse_vdpa_get_iova_range,
+	.set_group_asid		= vduse_vdpa_set_group_asid,
 	.dma_map		= vduse_vdpa_dma_map,
 	.dma_unmap		= vduse_vdpa_dma_unmap,
 	.free			= vduse_vdpa_free,
@@ -765,18 +795,19 @@ void vduse_vdpa_exit(void)
 }
 
 /*
- * What the daemon maps for an IOVA of address space 0: what vhost-vdpa
- * mapped there, else the bounce domain.  Under vdev->lock.
+ * What the daemon maps for an IOVA of an address space: what vhost-vdpa
+ * mapped there, else (address space 0) the bounce domain.  Under
+ * vdev->lock.
  */
-static struct file *vduse_vdpa_lookup(struct vduse_vdpa *vv, u64 iova,
-				      u64 *start, u64 *last, u64 *offset,
-				      u8 *perm)
+static struct file *vduse_vdpa_lookup(struct vduse_vdpa *vv, u32 asid,
+				      u64 iova, u64 *start, u64 *last,
+				      u64 *offset, u8 *perm)
 {
 	struct vhost_iotlb_map *map;
 	struct file *file = NULL;
 
 	mutex_lock(&vv->iotlb_lock);
-	map = vhost_iotlb_itree_first(vv->iotlbs[0], iova, iova);
+	map = vhost_iotlb_itree_first(vv->iotlbs[asid], iova, iova);
 	if (map) {
 		struct vduse_map_file *mf = map->opaque;
 
@@ -787,7 +818,7 @@ static struct file *vduse_vdpa_lookup(struct vduse_vdpa *vv, u64 iova,
 		file = get_file(mf->file);
 	}
 	mutex_unlock(&vv->iotlb_lock);
-	if (file)
+	if (file || asid)
 		return file;
 
 	if (vv->domain && !vduse_domain_lookup(vv->domain, iova, start, last,
@@ -798,38 +829,61 @@ static struct file *vduse_vdpa_lookup(struct vduse_vdpa *vv, u64 iova,
 }
 
 /**
- * vduse_vdpa_iotlb_get_fd() - VDUSE_IOTLB_GET_FD
+ * vduse_vdpa_iotlb_get_fd() - VDUSE_IOTLB_GET_FD and VDUSE_IOTLB_GET_FD2
  * @vdev: the device
- * @argp: the daemon's struct vduse_iotlb_entry
+ * @argp: the daemon's struct vduse_iotlb_entry or vduse_iotlb_entry_v2
+ * @v2: VDUSE_IOTLB_GET_FD2, for API version 1 devices only
  *
- * Return: a new file descriptor, -EFAULT, or -EINVAL when the device is
- * not attached or nothing is mapped at that IOVA.
+ * Both read into a zeroed struct vduse_iotlb_entry_v2, so the first one
+ * always means address space 0.  Only the bytes copied are returned.
+ *
+ * Return: a new file descriptor, -EFAULT, -EINVAL when the device is not
+ * attached, nothing is mapped at that IOVA, the address space does not
+ * exist or reserved fields are set, -ENOIOCTLCMD for GET_FD2 on an API
+ * version 0 device.
  */
-long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp)
+long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
+			     bool v2)
 {
-	struct vduse_iotlb_entry entry;
+	size_t size = v2 ? sizeof(struct vduse_iotlb_entry_v2) :
+			   sizeof(struct vduse_iotlb_entry);
+	struct vduse_iotlb_entry_v2 entry = {};
 	struct file *file = NULL;
 	u64 start, last, offset;
+	unsigned int i;
 	u8 perm;
 	int ret;
 
-	if (copy_from_user(&entry, argp, sizeof(entry)))
+	if (v2 && vdev->api_version < VDUSE_API_VERSION_1)
+		return -ENOIOCTLCMD;
+	if (copy_from_user(&entry, argp, size))
 		return -EFAULT;
+	/*
+	 * GET_FD's struct has implicit tail padding where GET_FD2's has
+	 * @padding: daemons never had to clear it, so it is ignored there.
+	 */
+	if (!v2)
+		memset(entry.padding, 0, sizeof(entry.padding));
+	if (entry.asid >= vdev->nas || memchr_inv(entry.padding, 0,
+						  sizeof(entry.padding)))
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(entry.reserved); i++)
+		if (entry.reserved[i])
+			return -EINVAL;
 
 	mutex_lock(&vdev->lock);
 	if (vdev->vdpa)
-		file = vduse_vdpa_lookup(vdev->vdpa, entry.start, &start,
-					 &last, &offset, &perm);
+		file = vduse_vdpa_lookup(vdev->vdpa, entry.asid, entry.start,
+					 &start, &last, &offset, &perm);
 	mutex_unlock(&vdev->lock);
 	if (!file)
 		return -EINVAL;
 
-	memset(&entry, 0, sizeof(entry));
 	entry.offset = offset;
 	entry.start = start;
 	entry.last = last;
 	entry.perm = perm;
-	if (copy_to_user(argp, &entry, sizeof(entry))) {
+	if (copy_to_user(argp, &entry, size)) {
 		fput(file);
 		return -EFAULT;
 	}

@@ -150,6 +150,7 @@ struct vduse_vdpa;
  * @vqs: @vq_num virtqueues, under @lock
  * @lock: protects the fields below, and @vqs
  * @driver_features: feature bits the driver wrote
+ * @group_asid: @ngroups entries: each group's address space
  * @daemon: the open file of the device node, or NULL
  * @attached: on the vdpa bus
  * @destroyed: VDUSE_DESTROY_DEV took it out of the table
@@ -187,6 +188,7 @@ struct vduse_dev {
 
 	struct mutex lock; /* the state below, and @vqs */
 	u64 driver_features;
+	u32 *group_asid;
 	struct file *daemon;
 	bool attached;
 	bool destroyed;
@@ -273,7 +275,8 @@ __poll_t vduse_msg_poll(struct vduse_dev *vdev, struct file *file,
 
 int vduse_vdpa_init(void);
 void vduse_vdpa_exit(void);
-long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp);
+long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
+			     bool v2);
 
 extern const struct dma_map_ops vduse_dma_ops;
 

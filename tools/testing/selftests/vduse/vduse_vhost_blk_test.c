@@ -341,4 +341,141 @@ TEST_F(vhost, vring_base_and_config)
 	EXPECT_EQ((uint64_t)CAPACITY, *(uint64_t *)cfg.buf);
 }
 
+/* API version 1: two groups, two address spaces. */
+TEST(v1_group_asid_and_get_fd2)
+{
+	struct vduse_vq_config vq = { .max_size = 64 };
+	struct vduse_iotlb_entry_v2 e2 = { .start = IOVA_BASE, .asid = 1 };
+	struct vduse_iotlb_entry e = { .start = IOVA_BASE };
+	struct vhost_vring_state st = { .index = 1 };
+	uint64_t backend = (1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2) |
+			   (1ULL << VHOST_BACKEND_F_IOTLB_ASID);
+	struct vduse_ctl_daemon ctl = { 0 };
+	struct vduse_test_config c;
+	struct vhost_msg_v2 msg = {
+		.type = VHOST_IOTLB_MSG_V2,
+		.asid = 1,
+		.iotlb = { .iova = IOVA_BASE, .size = MEM_SIZE,
+			   .perm = VHOST_ACCESS_RW, .type = VHOST_IOTLB_UPDATE },
+	};
+	unsigned int groups = 0, spaces = 0;
+	int ctrl, fd, vhost = -1, mfd, i;
+	char path[64];
+	void *mem;
+
+	ctrl = vduse_ctrl_open();
+	ASSERT_LE(0, ctrl);
+	ASSERT_EQ(0, vduse_ctrl_set_api(ctrl, VDUSE_API_VERSION_1));
+	vduse_test_blk_config(&c, NAME);
+	((struct virtio_blk_config *)c.cfg.config)->capacity = 0;
+	c.cfg.vq_num = 2;
+	c.cfg.ngroups = 2;
+	c.cfg.nas = 2;
+	ASSERT_EQ(0, vduse_create(ctrl, &c));
+	fd = vduse_dev_open(NAME);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, VDUSE_VQ_SETUP, &vq));
+	vq.index = 1;
+	vq.group = 1;
+	ASSERT_EQ(0, ioctl(fd, VDUSE_VQ_SETUP, &vq));
+	ASSERT_EQ(0, vduse_ctl_daemon_start(&ctl, fd));
+
+	/* GET_FD2's own rules, before anything is mapped. */
+	EXPECT_EQ(-1, ioctl(fd, VDUSE_IOTLB_GET_FD2, &e2));
+	EXPECT_EQ(EINVAL, errno);
+	e2.asid = 2;
+	EXPECT_EQ(-1, ioctl(fd, VDUSE_IOTLB_GET_FD2, &e2));
+	EXPECT_EQ(EINVAL, errno);
+	e2.asid = 1;
+	e2.reserved[10] = 1;
+	EXPECT_EQ(-1, ioctl(fd, VDUSE_IOTLB_GET_FD2, &e2));
+	EXPECT_EQ(EINVAL, errno);
+	e2.reserved[10] = 0;
+	e2.padding[6] = 1;
+	EXPECT_EQ(-1, ioctl(fd, VDUSE_IOTLB_GET_FD2, &e2));
+	EXPECT_EQ(EINVAL, errno);
+	e2.padding[6] = 0;
+
+	ASSERT_EQ(0, vduse_vdpa_add(NAME, 60));
+	ASSERT_EQ(0, vduse_sysfs_write("/sys/bus/vdpa/drivers/virtio_vdpa/unbind",
+				       NAME));
+	ASSERT_EQ(0, vduse_sysfs_write("/sys/bus/vdpa/devices/" NAME "/driver_override",
+				       "vhost_vdpa"));
+	ASSERT_EQ(0, vduse_sysfs_write("/sys/bus/vdpa/drivers/vhost_vdpa/bind",
+				       NAME));
+	for (i = 0; i < 100 && vhost_dev_path(path, sizeof(path)); i++)
+		usleep(50000);
+	ASSERT_EQ(0, vhost_dev_path(path, sizeof(path)));
+	for (i = 0; i < 100 && vhost < 0; i++) {
+		vhost = open(path, O_RDWR | O_CLOEXEC);
+		if (vhost < 0)
+			usleep(50000);
+	}
+	ASSERT_LE(0, vhost);
+	ASSERT_EQ(0, ioctl(vhost, VHOST_SET_OWNER));
+	ASSERT_EQ(0, ioctl(vhost, VHOST_SET_BACKEND_FEATURES, &backend));
+
+	ASSERT_EQ(0, ioctl(vhost, VHOST_VDPA_GET_GROUP_NUM, &groups));
+	EXPECT_EQ(2U, groups);
+	ASSERT_EQ(0, ioctl(vhost, VHOST_VDPA_GET_AS_NUM, &spaces));
+	EXPECT_EQ(2U, spaces);
+	ASSERT_EQ(0, ioctl(vhost, VHOST_VDPA_GET_VRING_GROUP, &st));
+	EXPECT_EQ(1U, st.num);
+
+	/* Binding group 1 to space 1 asks the daemon. */
+	st.index = 1;
+	st.num = 1;
+	ASSERT_EQ(0, ioctl(vhost, VHOST_VDPA_SET_GROUP_ASID, &st));
+	EXPECT_EQ(1U, ctl.seen[VDUSE_SET_VQ_GROUP_ASID]);
+
+	/* A range of space 1: GET_FD2 finds it, GET_FD (space 0) does not. */
+	mfd = memfd_create("as1", MFD_CLOEXEC);
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ftruncate(mfd, MEM_SIZE));
+	mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	msg.iotlb.uaddr = (uintptr_t)mem;
+	ASSERT_EQ(sizeof(msg), write(vhost, &msg, sizeof(msg)));
+	i = ioctl(fd, VDUSE_IOTLB_GET_FD2, &e2);
+	EXPECT_LE(0, i);
+	EXPECT_EQ(IOVA_BASE + MEM_SIZE - 1, e2.last);
+	close(i);
+	EXPECT_EQ(-1, ioctl(fd, VDUSE_IOTLB_GET_FD, &e));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* Unmapping it is announced with its space. */
+	msg.iotlb.type = VHOST_IOTLB_INVALIDATE;
+	ASSERT_EQ(sizeof(msg), write(vhost, &msg, sizeof(msg)));
+	EXPECT_EQ(1U, ctl.seen[VDUSE_UPDATE_IOTLB]);
+
+	close(vhost);
+	munmap(mem, MEM_SIZE);
+	close(mfd);
+	EXPECT_EQ(0, vduse_vdpa_del(NAME, 30));
+	vduse_ctl_daemon_stop(&ctl);
+	close(fd);
+	EXPECT_EQ(0, vduse_destroy(ctrl, NAME));
+	close(ctrl);
+}
+
+/* Version 0 devices know nothing of GET_FD2. */
+TEST(v0_has_no_get_fd2)
+{
+	struct vduse_iotlb_entry_v2 e2 = { .start = IOVA_BASE };
+	struct vduse_test_config c;
+	int ctrl, fd;
+
+	ctrl = vduse_ctrl_open();
+	ASSERT_LE(0, ctrl);
+	vduse_test_blk_config(&c, NAME);
+	ASSERT_EQ(0, vduse_create(ctrl, &c));
+	fd = vduse_dev_open(NAME);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, ioctl(fd, VDUSE_IOTLB_GET_FD2, &e2));
+	EXPECT_EQ(ENOTTY, errno);
+	close(fd);
+	EXPECT_EQ(0, vduse_destroy(ctrl, NAME));
+	close(ctrl);
+}
+
 TEST_HARNESS_MAIN
