@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,18 +84,8 @@ FIXTURE_TEARDOWN(serve)
 
 static int blockdev(char *path, size_t size)
 {
-	glob_t g;
-	int ret = -1;
-
-	if (glob("/sys/bus/vdpa/devices/" NAME "/virtio*/block/vd*", 0, NULL,
-		 &g))
-		return -1;
-	if (g.gl_pathc) {
-		snprintf(path, size, "/dev/%s", strrchr(g.gl_pathv[0], '/') + 1);
-		ret = 0;
-	}
-	globfree(&g);
-	return ret;
+	return vduse_dev_path("/sys/bus/vdpa/devices/" NAME "/virtio*/block/vd*",
+			      path, size);
 }
 
 static int attach(struct _test_data_serve *self, int kick_delay_ms)

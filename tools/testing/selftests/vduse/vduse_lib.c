@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -224,6 +225,45 @@ int vduse_vdpa_del(const char *name, int timeout_s)
 	const char *const argv[] = { "vdpa", "dev", "del", name, NULL };
 
 	return vduse_run(timeout_s, argv);
+}
+
+int vduse_dev_path(const char *pattern, char *path, size_t size)
+{
+	glob_t g;
+	int ret = -1;
+
+	if (glob(pattern, 0, NULL, &g))
+		return -1;
+	if (g.gl_pathc) {
+		snprintf(path, size, "/dev/%s", strrchr(g.gl_pathv[0], '/') + 1);
+		ret = 0;
+	}
+	globfree(&g);
+	return ret;
+}
+
+int vduse_vdpa_to_vhost(const char *name)
+{
+	char path[256], pattern[256];
+	int i, fd = -1;
+
+	snprintf(path, sizeof(path), "/sys/bus/vdpa/devices/%s/driver_override",
+		 name);
+	if (vduse_sysfs_write("/sys/bus/vdpa/drivers/virtio_vdpa/unbind", name) ||
+	    vduse_sysfs_write(path, "vhost_vdpa") ||
+	    vduse_sysfs_write("/sys/bus/vdpa/drivers/vhost_vdpa/bind", name))
+		return -1;
+
+	/* udev is not there: devtmpfs makes the node, soon. */
+	snprintf(pattern, sizeof(pattern),
+		 "/sys/bus/vdpa/devices/%s/vhost-vdpa-*", name);
+	for (i = 0; i < 100 && fd < 0; i++) {
+		if (!vduse_dev_path(pattern, path, sizeof(path)))
+			fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			usleep(50000);
+	}
+	return fd;
 }
 
 int vduse_sysfs_write(const char *path, const char *val)

@@ -128,6 +128,18 @@ pid_t vduse_spawn(const char *const argv[]);
 int vduse_vdpa_add(const char *name, int timeout_s);
 int vduse_vdpa_del(const char *name, int timeout_s);
 
+/*
+ * /dev/<what the first match of the glob PATTERN is named>, in path;
+ * 0, or -1 when nothing matches.
+ */
+int vduse_dev_path(const char *pattern, char *path, size_t size);
+
+/*
+ * The vdpa device NAME, bound to virtio_vdpa, moves to vhost_vdpa;
+ * returns an open /dev/vhost-vdpa-N, or -1.
+ */
+int vduse_vdpa_to_vhost(const char *name);
+
 /* Write a small sysfs file; 0 or -errno. */
 int vduse_sysfs_write(const char *path, const char *val);
 

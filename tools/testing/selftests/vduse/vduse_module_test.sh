@@ -6,35 +6,17 @@
 set -u
 
 ko=${VDUSE_KO:-}
-n=0
-fails=0
+here=$(dirname "$(readlink -f "$0")")
+# shellcheck source=vduse_lib.sh
+. "$here/vduse_lib.sh"
 
-ok() {
-	n=$((n + 1))
-	echo "ok $n $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	fails=$((fails + 1))
-	echo "not ok $n $1"
-}
-
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-
-echo "TAP version 13"
-echo "1..7"
+tap_plan 7
 
 if [ -z "$ko" ] || [ ! -r "$ko" ]; then
-	for i in 1 2 3 4 5 6 7; do echo "ok $i # SKIP VDUSE_KO is not set"; done
-	exit 4
+	for i in 1 2 3 4 5 6 7; do skip "VDUSE_KO is not set"; done
+	exit $KSFT_SKIP
 fi
 
-here=$(dirname "$(readlink -f "$0")")
 is_ours() {
 	"$here/vduse_is_ours.sh" "$ko"
 }
@@ -92,4 +74,4 @@ check "the distribution's vduse module cannot be loaded" stock_refused
 
 check "the module is loaded again at the end" is_ours
 
-[ $fails = 0 ]
+tap_exit

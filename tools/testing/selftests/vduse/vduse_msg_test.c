@@ -18,7 +18,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <glob.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 
@@ -81,15 +80,10 @@ FIXTURE_TEARDOWN(msg)
 
 static int has_disk(void)
 {
-	glob_t g;
-	int n;
+	char path[64];
 
-	if (glob("/sys/bus/vdpa/devices/" NAME "/virtio*/block/vd*", 0, NULL,
-		 &g))
-		return 0;
-	n = g.gl_pathc;
-	globfree(&g);
-	return n > 0;
+	return !vduse_dev_path("/sys/bus/vdpa/devices/" NAME "/virtio*/block/vd*",
+			       path, sizeof(path));
 }
 
 static int attached(void)

@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,26 +50,6 @@ FIXTURE(vhost) {
 	uint16_t avail_idx;
 };
 
-static int write_sysfs(const char *path, const char *val)
-{
-	return vduse_sysfs_write(path, val);
-}
-
-static int vhost_dev_path(char *path, size_t size)
-{
-	glob_t g;
-	int ret = -1;
-
-	if (glob("/sys/bus/vdpa/devices/" NAME "/vhost-vdpa-*", 0, NULL, &g))
-		return -1;
-	if (g.gl_pathc) {
-		snprintf(path, size, "/dev/%s", strrchr(g.gl_pathv[0], '/') + 1);
-		ret = 0;
-	}
-	globfree(&g);
-	return ret;
-}
-
 FIXTURE_SETUP(vhost)
 {
 	struct vduse_vq_config vq = { .index = 0, .max_size = 128 };
@@ -78,7 +57,6 @@ FIXTURE_SETUP(vhost)
 		struct vduse_config_data d;
 		uint64_t capacity;
 	} grow = { .d = { .offset = 0, .length = 8 }, .capacity = CAPACITY };
-	char path[64];
 	int i;
 
 	self->serving = 0;
@@ -99,18 +77,7 @@ FIXTURE_SETUP(vhost)
 
 	ASSERT_EQ(0, vduse_vdpa_add(NAME, 60));
 	/* Hand the device from virtio-vdpa to vhost-vdpa. */
-	ASSERT_EQ(0, write_sysfs("/sys/bus/vdpa/drivers/virtio_vdpa/unbind",
-				 NAME));
-	ASSERT_EQ(0, write_sysfs("/sys/bus/vdpa/devices/" NAME "/driver_override",
-				 "vhost_vdpa"));
-	ASSERT_EQ(0, write_sysfs("/sys/bus/vdpa/drivers/vhost_vdpa/bind",
-				 NAME));
-	for (i = 0; i < 100 && vhost_dev_path(path, sizeof(path)); i++)
-		usleep(50000);
-	ASSERT_EQ(0, vhost_dev_path(path, sizeof(path)));
-	for (i = 0; i < 100 && access(path, F_OK); i++)
-		usleep(50000);
-	self->vhost = open(path, O_RDWR | O_CLOEXEC);
+	self->vhost = vduse_vdpa_to_vhost(NAME);
 	ASSERT_LE(0, self->vhost);
 
 	/* The daemon grows the disk: a VMM reads it from the config space. */
@@ -359,8 +326,7 @@ TEST(v1_group_asid_and_get_fd2)
 			   .perm = VHOST_ACCESS_RW, .type = VHOST_IOTLB_UPDATE },
 	};
 	unsigned int groups = 0, spaces = 0;
-	int ctrl, fd, vhost = -1, mfd, i;
-	char path[64];
+	int ctrl, fd, vhost, mfd, i;
 	void *mem;
 
 	ctrl = vduse_ctrl_open();
@@ -397,20 +363,7 @@ TEST(v1_group_asid_and_get_fd2)
 	e2.padding[6] = 0;
 
 	ASSERT_EQ(0, vduse_vdpa_add(NAME, 60));
-	ASSERT_EQ(0, vduse_sysfs_write("/sys/bus/vdpa/drivers/virtio_vdpa/unbind",
-				       NAME));
-	ASSERT_EQ(0, vduse_sysfs_write("/sys/bus/vdpa/devices/" NAME "/driver_override",
-				       "vhost_vdpa"));
-	ASSERT_EQ(0, vduse_sysfs_write("/sys/bus/vdpa/drivers/vhost_vdpa/bind",
-				       NAME));
-	for (i = 0; i < 100 && vhost_dev_path(path, sizeof(path)); i++)
-		usleep(50000);
-	ASSERT_EQ(0, vhost_dev_path(path, sizeof(path)));
-	for (i = 0; i < 100 && vhost < 0; i++) {
-		vhost = open(path, O_RDWR | O_CLOEXEC);
-		if (vhost < 0)
-			usleep(50000);
-	}
+	vhost = vduse_vdpa_to_vhost(NAME);
 	ASSERT_LE(0, vhost);
 	ASSERT_EQ(0, ioctl(vhost, VHOST_SET_OWNER));
 	ASSERT_EQ(0, ioctl(vhost, VHOST_SET_BACKEND_FEATURES, &backend));
