@@ -60,7 +60,7 @@ if [ "${VDUSE_VM_KVM:-0}" = 1 ] && [ -w /dev/kvm ]; then
 fi
 
 append="console=ttyS1 loglevel=7 panic=-1 oops=panic=0 rdinit=/init"
-append+=" vduse.top=$top"
+append+=" vdusetest.top=$top"
 qemu=(qemu-system-x86_64 $accel -smp "$cpus" -m "$mem" -nodefaults
 	-no-reboot -display none -vga none
 	-kernel "$kernel" -initrd "$initrd"
@@ -71,7 +71,7 @@ qemu=(qemu-system-x86_64 $accel -smp "$cpus" -m "$mem" -nodefaults
 	-serial "mon:stdio" -serial "file:$out/kernel.log")
 
 if [ "$interactive" = 1 ]; then
-	exec "${qemu[@]}" -append "$append vduse.interactive"
+	exec "${qemu[@]}" -append "$append vdusetest.interactive"
 fi
 
 [ -n "$job" ] || { echo "run-vm: --job or --interactive" >&2; exit 2; }
