@@ -82,6 +82,7 @@ fi
 	echo '#!/bin/bash'
 	echo "export VDUSE_TOP=$(printf %q "$top") VDUSE_KVER=$(printf %q "$kver")"
 	echo "export VDUSE_BUILD=$(printf %q "${BUILD:-$top/build}")"
+	echo "export VDUSE_CACHE=$(printf %q "$cache")"
 	echo "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	echo "cd /tmp"
 	printf 'exec bash /tmp/out/job-script' 
