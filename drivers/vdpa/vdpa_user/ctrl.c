@@ -14,6 +14,7 @@
 
 #include <linux/capability.h>
 #include <linux/cdev.h>
+#include <linux/etherdevice.h>
 #include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/log2.h>
@@ -21,6 +22,7 @@
 #include <linux/stddef.h>
 #include <linux/uaccess.h>
 #include <linux/virtio_blk.h>
+#include <linux/virtio_byteorder.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_net.h>
@@ -139,6 +141,7 @@ static const struct vduse_config_field vduse_net_fields[] = {
  * @fields: configuration fields that features add
  * @nfields: entries in @fields
  * @net_admin: creating one needs CAP_NET_ADMIN
+ * @check_space: checks the configuration space's values, or NULL
  */
 struct vduse_dev_type {
 	u32 device_id;
@@ -148,7 +151,28 @@ struct vduse_dev_type {
 	const struct vduse_config_field *fields;
 	unsigned int nfields;
 	bool net_admin;
+	int (*check_space)(const void *space, u64 features);
 };
+
+/*
+ * What the virtio_net driver would refuse, or use to its harm: a MAC it
+ * cannot take (zero or multicast), an MTU below Ethernet's minimum.  The
+ * space is long enough for every field the features name, and little
+ * endian: VIRTIO_F_VERSION_1 is required.
+ */
+static int vduse_net_check_space(const void *space, u64 features)
+{
+	const struct virtio_net_config *net = space;
+
+	if ((features & BIT_ULL(VIRTIO_NET_F_MAC)) &&
+	    !is_valid_ether_addr(net->mac))
+		return -EINVAL;
+	if ((features & BIT_ULL(VIRTIO_NET_F_MTU)) &&
+	    __virtio16_to_cpu(true, net->mtu) < ETH_MIN_MTU)
+		return -EINVAL;
+
+	return 0;
+}
 
 static const struct vduse_dev_type vduse_dev_types[] = {
 	{
@@ -199,6 +223,7 @@ static const struct vduse_dev_type vduse_dev_types[] = {
 		.fields = vduse_net_fields,
 		.nfields = ARRAY_SIZE(vduse_net_fields),
 		.net_admin = true,
+		.check_space = vduse_net_check_space,
 	},
 };
 
@@ -298,6 +323,7 @@ static long vduse_ctrl_create_dev(struct vduse_ctrl_file *cf,
 				  struct vduse_dev_config __user *ucfg)
 {
 	u64 api_version = READ_ONCE(cf->api_version);
+	const struct vduse_dev_type *type;
 	struct vduse_dev_config cfg;
 	void *config;
 	int ret;
@@ -312,6 +338,15 @@ static long vduse_ctrl_create_dev(struct vduse_ctrl_file *cf,
 	config = memdup_user(ucfg->config, cfg.config_size);
 	if (IS_ERR(config))
 		return PTR_ERR(config);
+
+	type = vduse_dev_type_find(cfg.device_id);
+	if (type->check_space) {
+		ret = type->check_space(config, cfg.features);
+		if (ret) {
+			kfree(config);
+			return ret;
+		}
+	}
 
 	return vduse_dev_create(&cfg, config, api_version);
 }
