@@ -258,45 +258,53 @@ struct file *vduse_domain_file(struct vduse_domain *domain)
 	return domain->file;
 }
 
-/*
- * Copy between a mapping's bounce pages and the memory it stands for.
- * to_bounce: at map time (data, or zeroes when @fill_zero) with the rest
- * of the first and last pages zeroed; otherwise back to the original.
- */
+/* What vduse_domain_bounce() does to each page of a mapping. */
+enum vduse_bounce_op {
+	VDUSE_BOUNCE_MAP_COPY,	/* map: the data in, the rest of the pages 0 */
+	VDUSE_BOUNCE_MAP_ZERO,	/* map: the whole pages 0 */
+	VDUSE_BOUNCE_IN,	/* sync for the device: the data in only */
+	VDUSE_BOUNCE_OUT,	/* unmap, sync for the CPU: the data back */
+};
+
+/* Copy between a mapping's bounce pages and the memory it stands for. */
 static void vduse_domain_bounce(struct vduse_domain *domain, u64 iova,
-				size_t size, bool to_bounce, bool fill_zero)
+				size_t size, enum vduse_bounce_op op)
 {
+	bool map = op == VDUSE_BOUNCE_MAP_COPY || op == VDUSE_BOUNCE_MAP_ZERO;
 	size_t off = offset_in_page(iova);
 	unsigned long idx = iova >> PAGE_SHIFT;
-	bool first = true;
 
 	while (size) {
 		struct vduse_bounce_page *bp = &domain->bounce[idx++];
 		size_t len = min_t(size_t, PAGE_SIZE - off, size);
+		void *bounce = page_address(bp->page) + off;
 		phys_addr_t orig = bp->orig + off;
-		void *bounce = page_address(bp->page);
 		void *addr;
 
-		addr = kmap_local_page(pfn_to_page(PHYS_PFN(orig)));
-		addr += offset_in_page(orig);
-		if (to_bounce) {
-			if (first)
-				memset(bounce, 0, off);
-			if (fill_zero)
-				memset(bounce + off, 0, len);
-			else
-				memcpy(bounce + off, addr, len);
+		/*
+		 * Nothing of an earlier mapping stays around this one: off is
+		 * only non-zero on the first page, len == size on the last.
+		 */
+		if (map) {
+			memset(page_address(bp->page), 0, off);
 			if (len == size)
-				memset(bounce + off + len, 0,
-				       PAGE_SIZE - off - len);
-		} else {
-			memcpy(addr, bounce + off, len);
+				memset(bounce + len, 0, PAGE_SIZE - off - len);
 		}
-		kunmap_local(addr);
+
+		if (op == VDUSE_BOUNCE_MAP_ZERO) {
+			memset(bounce, 0, len);
+		} else {
+			addr = kmap_local_page(pfn_to_page(PHYS_PFN(orig)));
+			addr += offset_in_page(orig);
+			if (op == VDUSE_BOUNCE_OUT)
+				memcpy(addr, bounce, len);
+			else
+				memcpy(bounce, addr, len);
+			kunmap_local(addr);
+		}
 
 		size -= len;
 		off = 0;
-		first = false;
 	}
 }
 
@@ -338,8 +346,9 @@ dma_addr_t vduse_domain_map_page(struct vduse_domain *domain,
 					       i * PAGE_SIZE;
 
 	iova = ((u64)pfn << PAGE_SHIFT) + off;
-	vduse_domain_bounce(domain, iova, size, true,
-			    dir == DMA_FROM_DEVICE || skip_sync);
+	vduse_domain_bounce(domain, iova, size,
+			    dir == DMA_FROM_DEVICE || skip_sync ?
+			    VDUSE_BOUNCE_MAP_ZERO : VDUSE_BOUNCE_MAP_COPY);
 
 	return iova;
 }
@@ -361,7 +370,7 @@ void vduse_domain_unmap_page(struct vduse_domain *domain, dma_addr_t iova,
 
 	if (!skip_sync &&
 	    (dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL))
-		vduse_domain_bounce(domain, iova, size, false, false);
+		vduse_domain_bounce(domain, iova, size, VDUSE_BOUNCE_OUT);
 
 	free_iova_fast(&domain->stream, iova >> PAGE_SHIFT, npages);
 }
@@ -377,35 +386,14 @@ void vduse_domain_unmap_page(struct vduse_domain *domain, dma_addr_t iova,
 void vduse_domain_sync(struct vduse_domain *domain, dma_addr_t iova,
 		       size_t size, enum dma_data_direction dir, bool for_cpu)
 {
-	size_t off = offset_in_page(iova);
-	unsigned long idx = iova >> PAGE_SHIFT;
-
 	if (iova >= domain->bounce_size ||
 	    size > domain->bounce_size - iova)
 		return;
 
-	if (for_cpu) {
-		if (dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL)
-			vduse_domain_bounce(domain, iova, size, false, false);
-		return;
-	}
-	if (dir == DMA_FROM_DEVICE)
-		return;
-
-	/* Copy in, leaving the rest of the pages as they are. */
-	while (size) {
-		struct vduse_bounce_page *bp = &domain->bounce[idx++];
-		size_t len = min_t(size_t, PAGE_SIZE - off, size);
-		phys_addr_t orig = bp->orig + off;
-		void *addr;
-
-		addr = kmap_local_page(pfn_to_page(PHYS_PFN(orig)));
-		memcpy(page_address(bp->page) + off,
-		       addr + offset_in_page(orig), len);
-		kunmap_local(addr);
-		size -= len;
-		off = 0;
-	}
+	if (for_cpu && (dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL))
+		vduse_domain_bounce(domain, iova, size, VDUSE_BOUNCE_OUT);
+	else if (!for_cpu && dir != DMA_FROM_DEVICE)
+		vduse_domain_bounce(domain, iova, size, VDUSE_BOUNCE_IN);
 }
 
 /**

@@ -493,6 +493,15 @@ static void vduse_vdpa_iotlbs_free(struct vduse_vdpa *vv, u32 nas)
 	mutex_destroy(&vv->iotlb_lock);
 }
 
+/* Once this returns, the driver's config callback no longer runs. */
+static void vduse_dev_drop_config_cb(struct vduse_dev *vdev)
+{
+	spin_lock_irq(&vdev->config_lock);
+	vdev->config_cb.callback = NULL;
+	vdev->config_cb.private = NULL;
+	spin_unlock_irq(&vdev->config_lock);
+}
+
 /**
  * vduse_dev_reset_state() - forget everything a driver set up
  * @vdev: the device, reset or detached
@@ -508,10 +517,7 @@ void vduse_dev_reset_state(struct vduse_dev *vdev)
 	vduse_vqs_reset(vdev);
 	mutex_unlock(&vdev->lock);
 
-	spin_lock_irq(&vdev->config_lock);
-	vdev->config_cb.callback = NULL;
-	vdev->config_cb.private = NULL;
-	spin_unlock_irq(&vdev->config_lock);
+	vduse_dev_drop_config_cb(vdev);
 }
 
 static void vduse_vdpa_free(struct vdpa_device *vdpa)
@@ -684,21 +690,6 @@ out_put_vdev:
 	return ret;
 }
 
-/*
- * The bounce domain goes with the attachment: tell the daemon to drop
- * every mapping it made of it.  Its answer changes nothing.
- */
-static void vduse_vdpa_announce_unmap(struct vduse_dev *vdev)
-{
-	struct vduse_dev_request req = {
-		.type = VDUSE_UPDATE_IOTLB,
-		.iova.start = 0,
-		.iova.last = U64_MAX,
-	};
-
-	vduse_msg_send(vdev, &req, NULL);
-}
-
 static void vduse_vdpa_dev_del(struct vdpa_mgmt_dev *mdev,
 			       struct vdpa_device *vdpa)
 {
@@ -708,10 +699,7 @@ static void vduse_vdpa_dev_del(struct vdpa_mgmt_dev *mdev,
 	 * A driver whose probe failed never reset the device, and its
 	 * removal frees what the config callback points to: stop it first.
 	 */
-	spin_lock_irq(&vdev->config_lock);
-	vdev->config_cb.callback = NULL;
-	vdev->config_cb.private = NULL;
-	spin_unlock_irq(&vdev->config_lock);
+	vduse_dev_drop_config_cb(vdev);
 
 	/* Keep both alive until vdev no longer points at the vdpa device. */
 	get_device(&vdev->dev);
@@ -723,7 +711,11 @@ static void vduse_vdpa_dev_del(struct vdpa_mgmt_dev *mdev,
 	vdev->attached = false;
 	mutex_unlock(&vdev->lock);
 	vduse_dev_reset_state(vdev);
-	vduse_vdpa_announce_unmap(vdev);
+	/*
+	 * The bounce domain goes with the attachment: the daemon drops every
+	 * mapping it made of it.  Its answer changes nothing.
+	 */
+	vduse_vdpa_announce(vdev, 0, 0, U64_MAX);
 
 	put_device(&vdpa->dev);
 	put_device(&vdev->dev);
