@@ -14,7 +14,7 @@ packages=(
 	build-essential bc bison flex libelf-dev libssl-dev dwarves kmod
 	binutils git perl python3 python3-docutils sparse
 	qemu-system-x86 qemu-system-common qemu-utils
-	iproute2 fio e2fsprogs busybox-static cpio zstd xz-utils file
+	iproute2 ethtool fio e2fsprogs busybox-static cpio zstd xz-utils file
 	util-linux procps
 )
 

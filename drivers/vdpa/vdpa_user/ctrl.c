@@ -127,6 +127,8 @@ static const struct vduse_config_field vduse_blk_fields[] = {
 static const struct vduse_config_field vduse_net_fields[] = {
 	VDUSE_FIELD(VIRTIO_NET_F_MAC, struct virtio_net_config, mac),
 	VDUSE_FIELD(VIRTIO_NET_F_STATUS, struct virtio_net_config, status),
+	VDUSE_FIELD(VIRTIO_NET_F_MQ, struct virtio_net_config,
+		    max_virtqueue_pairs),
 	VDUSE_FIELD(VIRTIO_NET_F_MTU, struct virtio_net_config, mtu),
 	VDUSE_FIELD(VIRTIO_NET_F_SPEED_DUPLEX, struct virtio_net_config,
 		    duplex),
@@ -141,7 +143,7 @@ static const struct vduse_config_field vduse_net_fields[] = {
  * @fields: configuration fields that features add
  * @nfields: entries in @fields
  * @net_admin: creating one needs CAP_NET_ADMIN
- * @check_space: checks the configuration space's values, or NULL
+ * @check: checks the configuration and its space's values, or NULL
  */
 struct vduse_dev_type {
 	u32 device_id;
@@ -151,24 +153,50 @@ struct vduse_dev_type {
 	const struct vduse_config_field *fields;
 	unsigned int nfields;
 	bool net_admin;
-	int (*check_space)(const void *space, u64 features);
+	int (*check)(const struct vduse_dev_config *cfg, const void *space);
 };
+
+/* What virtio-net features only a control virtqueue can carry. */
+#define VDUSE_NET_CVQ_FEATURES						\
+	(BIT_ULL(VIRTIO_NET_F_CTRL_RX) | BIT_ULL(VIRTIO_NET_F_CTRL_VLAN) |	\
+	 BIT_ULL(VIRTIO_NET_F_GUEST_ANNOUNCE) | BIT_ULL(VIRTIO_NET_F_MQ) |	\
+	 BIT_ULL(VIRTIO_NET_F_CTRL_MAC_ADDR))
 
 /*
  * What the virtio_net driver would refuse, or use to its harm: a MAC it
- * cannot take (zero or multicast), an MTU below Ethernet's minimum.  The
- * space is long enough for every field the features name, and little
- * endian: VIRTIO_F_VERSION_1 is required.
+ * cannot take (zero or multicast), an MTU below Ethernet's minimum, a
+ * number of queue pairs outside the specification's range or larger
+ * than the queues the device has, a control feature without the control
+ * virtqueue.  The control virtqueue's watchdog (cvq.c) reads split rings
+ * only.  The space is long enough for every field the features name, and
+ * little endian: VIRTIO_F_VERSION_1 is required.
  */
-static int vduse_net_check_space(const void *space, u64 features)
+static int vduse_net_check(const struct vduse_dev_config *cfg,
+			   const void *space)
 {
 	const struct virtio_net_config *net = space;
+	u64 features = cfg->features;
+	bool cvq = features & BIT_ULL(VIRTIO_NET_F_CTRL_VQ);
+	u32 pairs = 1;
 
 	if ((features & BIT_ULL(VIRTIO_NET_F_MAC)) &&
 	    !is_valid_ether_addr(net->mac))
 		return -EINVAL;
 	if ((features & BIT_ULL(VIRTIO_NET_F_MTU)) &&
 	    __virtio16_to_cpu(true, net->mtu) < ETH_MIN_MTU)
+		return -EINVAL;
+
+	if (!cvq && (features & VDUSE_NET_CVQ_FEATURES))
+		return -EINVAL;
+	if (cvq && (features & BIT_ULL(VIRTIO_F_RING_PACKED)))
+		return -EINVAL;
+	if (features & BIT_ULL(VIRTIO_NET_F_MQ)) {
+		pairs = __virtio16_to_cpu(true, net->max_virtqueue_pairs);
+		if (pairs < VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN ||
+		    pairs > VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MAX)
+			return -EINVAL;
+	}
+	if (cfg->vq_num < 2 * pairs + cvq)
 		return -EINVAL;
 
 	return 0;
@@ -199,9 +227,8 @@ static const struct vduse_dev_type vduse_dev_types[] = {
 	{
 		.device_id = VIRTIO_ID_NET,
 		/*
-		 * No control virtqueue: the kernel's virtio_net busy-waits
-		 * for its answers, so a silent daemon would wedge it.  MQ
-		 * and the features that configure through it need one.
+		 * The control virtqueue, with the watchdog in cvq.c: the
+		 * kernel's virtio_net spins for its answers.
 		 */
 		.features = BIT_ULL(VIRTIO_NET_F_CSUM) |
 			    BIT_ULL(VIRTIO_NET_F_GUEST_CSUM) |
@@ -217,13 +244,15 @@ static const struct vduse_dev_type vduse_dev_types[] = {
 			    BIT_ULL(VIRTIO_NET_F_HOST_UFO) |
 			    BIT_ULL(VIRTIO_NET_F_MRG_RXBUF) |
 			    BIT_ULL(VIRTIO_NET_F_STATUS) |
-			    BIT_ULL(VIRTIO_NET_F_SPEED_DUPLEX),
+			    BIT_ULL(VIRTIO_NET_F_SPEED_DUPLEX) |
+			    BIT_ULL(VIRTIO_NET_F_CTRL_VQ) |
+			    VDUSE_NET_CVQ_FEATURES,
 		.min_vqs = 2,
 		.config_min = 0,
 		.fields = vduse_net_fields,
 		.nfields = ARRAY_SIZE(vduse_net_fields),
 		.net_admin = true,
-		.check_space = vduse_net_check_space,
+		.check = vduse_net_check,
 	},
 };
 
@@ -340,8 +369,8 @@ static long vduse_ctrl_create_dev(struct vduse_ctrl_file *cf,
 		return PTR_ERR(config);
 
 	type = vduse_dev_type_find(cfg.device_id);
-	if (type->check_space) {
-		ret = type->check_space(config, cfg.features);
+	if (type->check) {
+		ret = type->check(&cfg, config);
 		if (ret) {
 			kfree(config);
 			return ret;

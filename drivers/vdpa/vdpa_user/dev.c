@@ -262,6 +262,7 @@ int vduse_dev_create(const struct vduse_dev_config *cfg, void *config,
 	spin_lock_init(&vdev->config_lock);
 	vduse_msg_init(vdev);
 	vdev->bounce_size = VDUSE_BOUNCE_DEFAULT;
+	vdev->cvq_index = U32_MAX;
 	vdev->api_version = api_version;
 	vdev->vendor_id = cfg->vendor_id;
 	vdev->device_id = cfg->device_id;

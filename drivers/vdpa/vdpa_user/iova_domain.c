@@ -78,28 +78,37 @@ struct vduse_domain {
 	struct file *file;
 };
 
+/* The page behind an IOVA, or NULL; under the domain's lock. */
+static struct page *vduse_domain_page_locked(struct vduse_domain *domain,
+					     u64 iova)
+{
+	struct vhost_iotlb_map *map;
+
+	lockdep_assert_held(&domain->lock);
+
+	if (domain->dead)
+		return NULL;
+	if (iova < domain->bounce_size)
+		return domain->bounce[iova >> PAGE_SHIFT].page;
+	map = vhost_iotlb_itree_first(domain->coherent_map, iova, iova);
+	if (!map)
+		return NULL;
+
+	return pfn_to_page(PHYS_PFN(map->addr + (iova - map->start)));
+}
+
 /* The page behind an IOVA, with a reference, or NULL. */
 static struct page *vduse_domain_get_page(struct vduse_domain *domain,
 					  u64 iova)
 {
-	struct vhost_iotlb_map *map;
-	struct page *page = NULL;
+	struct page *page;
 
 	spin_lock(&domain->lock);
-	if (domain->dead)
-		goto out_unlock;
-	if (iova < domain->bounce_size) {
-		page = domain->bounce[iova >> PAGE_SHIFT].page;
-	} else {
-		map = vhost_iotlb_itree_first(domain->coherent_map, iova, iova);
-		if (map)
-			page = pfn_to_page(PHYS_PFN(map->addr +
-						    (iova - map->start)));
-	}
+	page = vduse_domain_page_locked(domain, iova);
 	if (page)
 		get_page(page);
-out_unlock:
 	spin_unlock(&domain->lock);
+
 	return page;
 }
 
@@ -518,6 +527,78 @@ int vduse_domain_lookup(struct vduse_domain *domain, u64 iova, u64 *start,
 	} else {
 		ret = -EINVAL;
 	}
+	spin_unlock(&domain->lock);
+
+	return ret;
+}
+
+/**
+ * vduse_domain_rw() - copy to or from the memory behind IOVAs
+ * @domain: the domain
+ * @iova: first IOVA
+ * @buf: kernel buffer
+ * @len: bytes to copy
+ * @write: copy @buf to the IOVAs, rather than the other way
+ *
+ * For the kernel's own look at what it shares with a daemon, such as a
+ * ring the daemon may rewrite at any time: the bytes are copied, never
+ * referenced.  Takes the domain's spinlock; may be called in any context
+ * that is not a hardware interrupt.
+ *
+ * Return: 0, or -EFAULT when part of the range has nothing behind it.
+ */
+int vduse_domain_rw(struct vduse_domain *domain, u64 iova, void *buf,
+		    size_t len, bool write)
+{
+	if (!len)
+		return 0;
+	if (iova + len - 1 < iova)
+		return -EFAULT;
+
+	while (len) {
+		size_t off = offset_in_page(iova);
+		size_t n = min_t(size_t, len, PAGE_SIZE - off);
+		struct page *page;
+		void *addr;
+
+		spin_lock(&domain->lock);
+		page = vduse_domain_page_locked(domain, iova);
+		if (!page) {
+			spin_unlock(&domain->lock);
+			return -EFAULT;
+		}
+		addr = page_address(page) + off;
+		if (write)
+			memcpy(addr, buf, n);
+		else
+			memcpy(buf, addr, n);
+		spin_unlock(&domain->lock);
+
+		iova += n;
+		buf += n;
+		len -= n;
+	}
+
+	return 0;
+}
+
+/**
+ * vduse_domain_is_coherent() - whether an IOVA is a coherent allocation
+ * @domain: the domain
+ * @iova: an IOVA
+ *
+ * Return: true if the kernel allocated what is at @iova coherently, as
+ * it allocates rings.
+ */
+bool vduse_domain_is_coherent(struct vduse_domain *domain, u64 iova)
+{
+	bool ret;
+
+	if (iova < domain->bounce_size)
+		return false;
+
+	spin_lock(&domain->lock);
+	ret = vduse_domain_page_locked(domain, iova);
 	spin_unlock(&domain->lock);
 
 	return ret;

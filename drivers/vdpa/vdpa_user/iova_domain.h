@@ -41,6 +41,9 @@ size_t vduse_domain_max_mapping_size(struct vduse_domain *domain);
 
 int vduse_domain_lookup(struct vduse_domain *domain, u64 iova, u64 *start,
 			u64 *last, u64 *offset, u8 *perm);
+int vduse_domain_rw(struct vduse_domain *domain, u64 iova, void *buf,
+		    size_t len, bool write);
+bool vduse_domain_is_coherent(struct vduse_domain *domain, u64 iova);
 struct file *vduse_domain_file(struct vduse_domain *domain);
 
 #endif /* _VDUSE_IOVA_DOMAIN_H */

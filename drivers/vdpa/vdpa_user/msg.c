@@ -88,6 +88,20 @@ static void vduse_msg_break_locked(struct vduse_dev *vdev)
 }
 
 /**
+ * vduse_msg_break() - mark the device broken, as a timeout does
+ * @vdev: the device
+ *
+ * For a failure to answer that is not a request: the control virtqueue
+ * (cvq.c).  Pending requests fail, and no later one waits.
+ */
+void vduse_msg_break(struct vduse_dev *vdev)
+{
+	spin_lock(&vdev->msg_lock);
+	vduse_msg_break_locked(vdev);
+	spin_unlock(&vdev->msg_lock);
+}
+
+/**
  * vduse_msg_broken() - whether the device's relay is broken
  * @vdev: the device
  *

@@ -23,6 +23,7 @@
 #include <linux/vdpa.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
+#include <linux/virtio_net.h>
 #include <linux/vhost_iotlb.h>
 #include <linux/virtio_ring.h>
 
@@ -70,6 +71,8 @@ static void vduse_vdpa_set_vq_num(struct vdpa_device *vdpa, u16 idx, u32 num)
 static void vduse_vdpa_kick_vq(struct vdpa_device *vdpa, u16 idx)
 {
 	vduse_vq_kick(vduse_vdpa_vq(vdpa, idx));
+	if (unlikely(idx == READ_ONCE(vdpa_to_vdev(vdpa)->cvq_index)))
+		vduse_cvq_kicked(vdpa_to_vduse(vdpa));
 }
 
 static void vduse_vdpa_set_vq_cb(struct vdpa_device *vdpa, u16 idx,
@@ -294,6 +297,27 @@ static int vduse_vdpa_relay_status(struct vduse_dev *vdev, u8 status)
 	return vduse_msg_send(vdev, &req, NULL);
 }
 
+/*
+ * The virtio-net control virtqueue, if the driver took it: the last queue
+ * it made ready, which is where virtio_net puts it whatever the number of
+ * queue pairs it read from the configuration space.
+ */
+static u32 vduse_vdpa_find_cvq(struct vduse_dev *vdev)
+{
+	u32 i;
+
+	lockdep_assert_held(&vdev->lock);
+
+	if (vdev->device_id != VIRTIO_ID_NET ||
+	    !(vdev->driver_features & BIT_ULL(VIRTIO_NET_F_CTRL_VQ)))
+		return U32_MAX;
+	for (i = vdev->vq_num; i > 0; i--)
+		if (vdev->vqs[i - 1].ready)
+			return i - 1;
+
+	return U32_MAX;
+}
+
 static void vduse_vdpa_set_status(struct vdpa_device *vdpa, u8 status)
 {
 	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
@@ -303,6 +327,9 @@ static void vduse_vdpa_set_status(struct vdpa_device *vdpa, u8 status)
 		return;
 
 	mutex_lock(&vdev->lock);
+	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    !(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK))
+		WRITE_ONCE(vdev->cvq_index, vduse_vdpa_find_cvq(vdev));
 	WRITE_ONCE(vdev->status, status);
 	mutex_unlock(&vdev->lock);
 }
@@ -315,6 +342,7 @@ static int vduse_vdpa_reset(struct vdpa_device *vdpa)
 	ret = vduse_vdpa_relay_status(vdev, 0);
 
 	/* Whatever the daemon said, the kernel side starts over. */
+	vduse_cvq_stop(vdpa_to_vduse(vdpa));
 	vduse_dev_reset_state(vdev);
 
 	return ret ? -EIO : 0;
@@ -512,6 +540,7 @@ void vduse_dev_reset_state(struct vduse_dev *vdev)
 {
 	mutex_lock(&vdev->lock);
 	WRITE_ONCE(vdev->status, 0);
+	WRITE_ONCE(vdev->cvq_index, U32_MAX);
 	vdev->driver_features = 0;
 	memset(vdev->group_asid, 0, vdev->ngroups * sizeof(*vdev->group_asid));
 	vduse_vqs_reset(vdev);
@@ -642,6 +671,7 @@ static int vduse_vdpa_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 	}
 	/* From here on the vdpa device's release puts vdev. */
 	vv->vdev = vdev;
+	vduse_cvq_init(vv);
 
 	ret = vduse_vdpa_iotlbs_alloc(vv, vdev->nas);
 	if (ret)
@@ -705,6 +735,7 @@ static void vduse_vdpa_dev_del(struct vdpa_mgmt_dev *mdev,
 	get_device(&vdev->dev);
 	get_device(&vdpa->dev);
 	_vdpa_unregister_device(vdpa);
+	vduse_cvq_stop(vdpa_to_vduse(vdpa));
 
 	mutex_lock(&vdev->lock);
 	vdev->vdpa = NULL;

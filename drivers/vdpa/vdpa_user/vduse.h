@@ -41,6 +41,10 @@
  *    ``vduse_vq.irq_lock`` (the driver's callback; taken with IRQs off),
  *    and the bounce domain's own lock (iova_domain.c).
  *
+ * The control virtqueue watchdog (cvq.c, a work item) takes
+ * ``vduse_dev.lock``, then the bounce domain's lock inside it, then
+ * ``msg_lock`` to break the device; it is cancelled with no VDUSE lock held.
+ *
  * A request to the daemon (vduse_msg_send()) is sent with no VDUSE lock
  * held, and may wait up to msg_timeout seconds, under cf_lock when the
  * vdpa core holds it.  Once a request times out the device is broken: no
@@ -156,6 +160,8 @@ struct vduse_vdpa;
  * @destroyed: VDUSE_DESTROY_DEV took it out of the table
  * @vdpa: the vdpa device while attached
  * @bounce_size: size of the bounce range of the next attachment
+ * @cvq_index: the virtio-net control virtqueue the driver uses, or
+ *	U32_MAX; set at DRIVER_OK, read with READ_ONCE() by the kick path
  *
  * Fields above @lock are set at creation and never change.
  */
@@ -194,6 +200,7 @@ struct vduse_dev {
 	bool destroyed;
 	struct vduse_vdpa *vdpa;
 	u64 bounce_size;
+	u32 cvq_index;
 };
 
 /**
@@ -204,6 +211,12 @@ struct vduse_dev {
  * @iotlb_lock: protects @iotlbs
  * @iotlbs: per address space, what vhost-vdpa mapped: IOVA range ->
  *	a struct vduse_map_file (the VMM's file and offset)
+ * @cvq_work: the control virtqueue watchdog (cvq.c)
+ * @cvq_flags: bit 0: the watchdog is armed
+ * @cvq_watching: @cvq_used and @cvq_deadline are set; the fields from here
+ *	on belong to @cvq_work
+ * @cvq_used: the used index when the daemon last made progress
+ * @cvq_deadline: when the daemon must have used a buffer, in jiffies
  */
 struct vduse_vdpa {
 	struct vdpa_device vdpa;
@@ -211,6 +224,11 @@ struct vduse_vdpa {
 	struct vduse_domain *domain;
 	struct mutex iotlb_lock; /* @iotlbs */
 	struct vhost_iotlb **iotlbs;
+	struct delayed_work cvq_work;
+	unsigned long cvq_flags;
+	bool cvq_watching;
+	u16 cvq_used;
+	unsigned long cvq_deadline;
 };
 
 static inline struct vduse_vdpa *vdpa_to_vduse(struct vdpa_device *vdpa)
@@ -259,10 +277,12 @@ void vduse_vq_kick(struct vduse_vq *vq);
 void vduse_vqs_drop_kickfds(struct vduse_dev *vdev);
 void vduse_vqs_reset(struct vduse_dev *vdev);
 void vduse_vq_enable_cb(struct vduse_vq *vq, bool enable);
+void vduse_vq_signal(struct vduse_dev *vdev, struct vduse_vq *vq);
 void vduse_dev_reset_state(struct vduse_dev *vdev);
 
 void vduse_msg_init(struct vduse_dev *vdev);
 bool vduse_msg_broken(struct vduse_dev *vdev);
+void vduse_msg_break(struct vduse_dev *vdev);
 int vduse_msg_send(struct vduse_dev *vdev, struct vduse_dev_request *req,
 		   struct vduse_dev_response *resp);
 void vduse_msg_requeue(struct vduse_dev *vdev);
@@ -279,5 +299,9 @@ long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
 			     bool v2);
 
 extern const struct dma_map_ops vduse_dma_ops;
+
+void vduse_cvq_init(struct vduse_vdpa *vv);
+void vduse_cvq_kicked(struct vduse_vdpa *vv);
+void vduse_cvq_stop(struct vduse_vdpa *vv);
 
 #endif /* _VDUSE_VDUSE_H */

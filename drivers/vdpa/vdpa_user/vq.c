@@ -285,12 +285,28 @@ long vduse_vq_inject_irq(struct vduse_dev *vdev, void __user *argp)
 	if (!(READ_ONCE(vdev->status) & VIRTIO_CONFIG_S_DRIVER_OK))
 		return -EINVAL;
 
+	vduse_vq_signal(vdev, vq);
+
+	return 0;
+}
+
+/**
+ * vduse_vq_signal() - run the driver's used-buffer callback
+ * @vdev: the device
+ * @vq: one of its virtqueues
+ *
+ * Runs it with interrupts off, as a hardware interrupt would, if the
+ * driver is running and the queue ready; otherwise does nothing.
+ */
+void vduse_vq_signal(struct vduse_dev *vdev, struct vduse_vq *vq)
+{
+	if (!(READ_ONCE(vdev->status) & VIRTIO_CONFIG_S_DRIVER_OK))
+		return;
+
 	spin_lock_irq(&vq->irq_lock);
 	if (vq->cb_enabled && vq->cb.callback)
 		vq->cb.callback(vq->cb.private);
 	spin_unlock_irq(&vq->irq_lock);
-
-	return 0;
 }
 
 /**

@@ -137,9 +137,12 @@ static void *vduse_ctl_daemon_main(void *data)
 		if (req.type < 8)
 			__atomic_fetch_add(&d->seen[req.type], 1,
 					   __ATOMIC_RELAXED);
-		if (req.type == VDUSE_SET_STATUS)
+		if (req.type == VDUSE_SET_STATUS) {
 			__atomic_fetch_or(&d->statuses, req.s.status,
 					  __ATOMIC_RELEASE);
+			__atomic_store_n(&d->status, req.s.status,
+					 __ATOMIC_RELEASE);
+		}
 		if (req.type == VDUSE_UPDATE_IOTLB)
 			d->last_iova = req.iova;
 		if (req.type == VDUSE_SET_STATUS && !req.s.status &&

@@ -66,6 +66,7 @@ struct vduse_ctl_daemon {
 	int stop;
 	unsigned int seen[8];
 	unsigned int statuses;	/* OR of every status seen */
+	unsigned int status;	/* the last status seen */
 	struct vduse_iova_range last_iova;	/* of the last UPDATE_IOTLB */
 };
 
@@ -115,6 +116,44 @@ struct vduse_blk_server {
 
 int vduse_blk_server_start(struct vduse_blk_server *s);
 void vduse_blk_server_stop(struct vduse_blk_server *s);
+
+/*
+ * A virtio-net device bridged to a TAP interface (vduse_net.c): queues
+ * 0 .. nvqs - 1 are served, receive queues even, transmit queues odd,
+ * and cvq (or -1) is the control virtqueue.  Frames from the TAP go to
+ * receive queue 0.  Waits for DRIVER_OK like the block server.
+ */
+#define VDUSE_NET_MAX_VQS	17
+
+struct vduse_net_server {
+	int fd;
+	struct vduse_ctl_daemon *ctl;
+	int tap;			/* from vduse_tap_open(), or -1 */
+	int nvqs;
+	int cvq;
+	unsigned int max_pairs;		/* what VQ_PAIRS_SET may ask */
+	int cvq_silent;			/* __atomic: never answer the cvq */
+	pthread_t thread;
+	pthread_mutex_t lock;		/* @mac */
+	uint8_t mac[6];			/* the last CTRL_MAC_ADDR_SET */
+	unsigned int pairs;		/* __atomic: the last VQ_PAIRS_SET */
+	unsigned int ctrl_cmds;		/* __atomic: commands answered */
+	unsigned int rx_frames;		/* __atomic */
+	unsigned int tx_frames;		/* __atomic */
+	int stop;			/* __atomic */
+	int serving;			/* __atomic */
+	int exited;			/* __atomic */
+	int reset;			/* __atomic: let go of the rings */
+	unsigned int sessions;		/* __atomic: DRIVER_OKs served */
+	int error;			/* __atomic: first error seen, -errno */
+	struct vduse_iova_cache iova;
+};
+
+/* A TAP interface (IFF_TAP | IFF_NO_PI, non-blocking); fd or -errno. */
+int vduse_tap_open(char *ifname, size_t size);
+int vduse_net_server_start(struct vduse_net_server *s);
+void vduse_net_server_stop(struct vduse_net_server *s);
+void vduse_net_server_mac(struct vduse_net_server *s, uint8_t mac[6]);
 
 /*
  * Run a command with a timeout in seconds; returns its exit status, 126

@@ -2,17 +2,30 @@
 /*
  * virtio-net devices: the configuration checks at creation, and the
  * kernel's virtio_net driver on a VDUSE device: the MAC and MTU it takes
- * from the daemon's configuration space, and the link state the daemon
- * changes with VDUSE_DEV_SET_CONFIG and VDUSE_DEV_INJECT_CONFIG_IRQ.
- * Only the control path runs: no packet is sent.
+ * from the daemon's configuration space, the link state the daemon
+ * changes with VDUSE_DEV_SET_CONFIG and VDUSE_DEV_INJECT_CONFIG_IRQ,
+ * traffic through a daemon bridging to a TAP interface between two
+ * network namespaces, the control virtqueue (MAC address, queue pairs),
+ * and a daemon that never answers the control virtqueue.
  */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+#include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 
 #include "../kselftest_harness.h"
@@ -152,6 +165,394 @@ TEST(driver_takes_mac_mtu_and_link)
 	close(fd);
 	EXPECT_EQ(0, vduse_destroy(ctrl, NAME));
 	close(ctrl);
+}
+
+TEST(control_vq_config_checks)
+{
+	struct vduse_test_config c;
+	int ctrl;
+
+	ctrl = vduse_ctrl_open();
+	ASSERT_LE(0, ctrl);
+
+	/* A control feature needs the control virtqueue. */
+	vduse_test_net_config(&c, NAME);
+	c.cfg.features |= 1ULL << VIRTIO_NET_F_CTRL_RX;
+	EXPECT_EQ(-EINVAL, vduse_create(ctrl, &c));
+	/* The control virtqueue needs a queue of its own. */
+	c.cfg.features |= 1ULL << VIRTIO_NET_F_CTRL_VQ;
+	EXPECT_EQ(-EINVAL, vduse_create(ctrl, &c));
+	/* Its watchdog reads split rings only. */
+	c.cfg.vq_num = 3;
+	c.cfg.features |= 1ULL << VIRTIO_F_RING_PACKED;
+	EXPECT_EQ(-EINVAL, vduse_create(ctrl, &c));
+	c.cfg.features &= ~(1ULL << VIRTIO_F_RING_PACKED);
+	EXPECT_EQ(0, vduse_create(ctrl, &c));
+	EXPECT_EQ(0, vduse_destroy(ctrl, NAME));
+
+	/* Queue pairs: 1 .. 0x8000, and two queues each plus the cvq. */
+	c.cfg.features |= 1ULL << VIRTIO_NET_F_MQ;
+	net_space(&c)->max_virtqueue_pairs = 0;
+	EXPECT_EQ(-EINVAL, vduse_create(ctrl, &c));
+	net_space(&c)->max_virtqueue_pairs = 0x8001;
+	c.cfg.vq_num = 256;
+	EXPECT_EQ(-EINVAL, vduse_create(ctrl, &c));
+	net_space(&c)->max_virtqueue_pairs = 2;
+	c.cfg.vq_num = 4;
+	EXPECT_EQ(-EINVAL, vduse_create(ctrl, &c));
+	c.cfg.vq_num = 5;
+	EXPECT_EQ(0, vduse_create(ctrl, &c));
+	EXPECT_EQ(0, vduse_destroy(ctrl, NAME));
+	close(ctrl);
+}
+
+#define NS_DEV	"vduse-ns-dev"
+#define NS_TAP	"vduse-ns-tap"
+#define IP_DEV	"10.77.0.1"
+#define IP_TAP	"10.77.0.2"
+#define NEW_MAC	"52:54:00:aa:bb:cc"
+#define XFER_BYTES	(4 << 20)
+#define XFER_PORT	7777
+
+static int shell(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+/* Enter a network namespace: this thread only. */
+static int enter_netns(const char *ns)
+{
+	char path[128];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", ns);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ret = setns(fd, CLONE_NEWNET);
+	close(fd);
+	return ret;
+}
+
+static uint8_t xfer_byte(size_t i)
+{
+	return (uint8_t)(i * 2654435761u >> 13);
+}
+
+struct xfer {
+	int ready;		/* __atomic: the server listens */
+	size_t received;
+	int mismatches;
+	int error;
+};
+
+/* In the TAP's namespace: receive and check XFER_BYTES. */
+static void *xfer_server(void *arg)
+{
+	struct sockaddr_in sa = {
+		.sin_family = AF_INET,
+		.sin_port = htons(XFER_PORT),
+	};
+	struct timeval tv = { .tv_sec = 10 };
+	struct xfer *x = arg;
+	static uint8_t buf[65536];
+	int one = 1, ls, s;
+	ssize_t n, i;
+
+	if (enter_netns(NS_TAP)) {
+		x->error = errno;
+		__atomic_store_n(&x->ready, -1, __ATOMIC_RELEASE);
+		return NULL;
+	}
+	inet_pton(AF_INET, IP_TAP, &sa.sin_addr);
+	ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ls < 0 || bind(ls, (void *)&sa, sizeof(sa)) || listen(ls, 1)) {
+		x->error = errno;
+		__atomic_store_n(&x->ready, -1, __ATOMIC_RELEASE);
+		return NULL;
+	}
+	setsockopt(ls, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	__atomic_store_n(&x->ready, 1, __ATOMIC_RELEASE);
+	s = accept(ls, NULL, NULL);
+	close(ls);
+	if (s < 0) {
+		x->error = errno;
+		return NULL;
+	}
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while ((n = read(s, buf, sizeof(buf))) > 0) {
+		for (i = 0; i < n; i++)
+			if (buf[i] != xfer_byte(x->received + i))
+				x->mismatches++;
+		x->received += n;
+	}
+	if (n < 0)
+		x->error = errno;
+	close(s);
+	return NULL;
+}
+
+struct xfer_client {
+	struct xfer *x;
+	size_t sent;
+};
+
+/* In the device's namespace: send XFER_BYTES. */
+static void *xfer_client(void *arg)
+{
+	struct sockaddr_in sa = {
+		.sin_family = AF_INET,
+		.sin_port = htons(XFER_PORT),
+	};
+	struct timeval tv = { .tv_sec = 10 };
+	struct xfer_client *c = arg;
+	static uint8_t buf[65536];
+	size_t i;
+	int s;
+
+	if (enter_netns(NS_DEV))
+		return NULL;
+	inet_pton(AF_INET, IP_TAP, &sa.sin_addr);
+	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return NULL;
+	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (!connect(s, (void *)&sa, sizeof(sa))) {
+		while (c->sent < XFER_BYTES) {
+			ssize_t n;
+
+			for (i = 0; i < sizeof(buf); i++)
+				buf[i] = xfer_byte(c->sent + i);
+			n = write(s, buf, sizeof(buf));
+			if (n <= 0)
+				break;
+			c->sent += n;
+		}
+	}
+	close(s);
+	return NULL;
+}
+
+/*
+ * From the VDUSE device's namespace to the TAP's, through the daemon;
+ * returns the bytes that arrived intact, or -1.  Both ends are threads
+ * of their own: setns() changes the calling thread only.
+ */
+static ssize_t tcp_transfer(void)
+{
+	struct xfer x = { 0 };
+	struct xfer_client c = { .x = &x };
+	pthread_t server, client;
+	int ready;
+
+	if (pthread_create(&server, NULL, xfer_server, &x))
+		return -1;
+	while (!(ready = __atomic_load_n(&x.ready, __ATOMIC_ACQUIRE)))
+		usleep(1000);
+	if (ready > 0 && !pthread_create(&client, NULL, xfer_client, &c))
+		pthread_join(client, NULL);
+	pthread_join(server, NULL);
+	if (ready < 0 || x.error || x.mismatches || x.received != c.sent)
+		return -1;
+	return x.received;
+}
+
+/* ethtool -L combined N, in the device's namespace. */
+static int ns_set_channels(const char *ifname, unsigned int n)
+{
+	return shell("ip netns exec %s ethtool -L %s combined %u 2>/dev/null",
+		     NS_DEV, ifname, n);
+}
+
+static int ping_tap(void)
+{
+	return shell("ip netns exec %s busybox ping -c 3 -w 20 %s >/dev/null",
+		     NS_DEV, IP_TAP);
+}
+
+/* A net device with the control virtqueue, two pairs, a TAP daemon. */
+struct net_fixture {
+	int ctrl, fd;
+	struct vduse_ctl_daemon ctl;
+	struct vduse_net_server srv;
+	char ifname[64], tapname[IFNAMSIZ];
+};
+
+/* 0, or which step failed, negated. */
+static int net_fixture_up(struct net_fixture *f, int silent)
+{
+	struct vduse_vq_config vq = { .max_size = 256 };
+	struct vduse_test_config c;
+	char path[128];
+	int i;
+
+	memset(f, 0, sizeof(*f));
+	f->ctrl = vduse_ctrl_open();
+	vduse_test_net_config(&c, NAME);
+	c.cfg.features |= (1ULL << VIRTIO_NET_F_STATUS) |
+			  (1ULL << VIRTIO_NET_F_CTRL_VQ) |
+			  (1ULL << VIRTIO_NET_F_CTRL_RX) |
+			  (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR);
+	net_space(&c)->status = VIRTIO_NET_S_LINK_UP;
+	if (!silent) {
+		c.cfg.features |= 1ULL << VIRTIO_NET_F_MQ;
+		net_space(&c)->max_virtqueue_pairs = 2;
+		c.cfg.vq_num = 5;
+	} else {
+		/* Nothing on the control queue until the test asks. */
+		c.cfg.features &= ~(1ULL << VIRTIO_NET_F_CTRL_RX);
+		c.cfg.vq_num = 3;
+	}
+	if (f->ctrl < 0 || vduse_create(f->ctrl, &c))
+		return -1;
+	f->fd = vduse_dev_open(NAME);
+	if (f->fd < 0)
+		return -2;
+	for (i = 0; i < (int)c.cfg.vq_num; i++) {
+		vq.index = i;
+		if (ioctl(f->fd, VDUSE_VQ_SETUP, &vq))
+			return -3;
+	}
+	if (silent) {
+		snprintf(path, sizeof(path), VDUSE_SYSFS_CLASS "/%s/msg_timeout",
+			 NAME);
+		if (vduse_sysfs_write(path, "2"))
+			return -4;
+	}
+	f->srv.tap = vduse_tap_open(f->tapname, sizeof(f->tapname));
+	if (f->srv.tap < 0)
+		return -5;
+	f->srv.fd = f->fd;
+	f->srv.ctl = &f->ctl;
+	f->srv.nvqs = c.cfg.vq_num;
+	f->srv.cvq = c.cfg.vq_num - 1;
+	f->srv.max_pairs = silent ? 1 : 2;
+	f->srv.cvq_silent = silent;
+	if (vduse_ctl_daemon_start(&f->ctl, f->fd) ||
+	    vduse_net_server_start(&f->srv))
+		return -6;
+	if (vduse_vdpa_add(NAME, 60))
+		return -7;
+	return netdev(f->ifname, sizeof(f->ifname));
+}
+
+/* 0, or which step failed, negated. */
+static int net_fixture_down(struct net_fixture *f)
+{
+	int ret = 0;
+
+	/*
+	 * The server first: on a broken device the control daemon is gone
+	 * and nobody tells it that the rings are.
+	 */
+	vduse_net_server_stop(&f->srv);
+	if (vduse_vdpa_del(NAME, 60))
+		ret = -1;
+	vduse_ctl_daemon_stop(&f->ctl);
+	close(f->srv.tap);
+	close(f->fd);
+	if (!ret && vduse_destroy(f->ctrl, NAME))
+		ret = -2;
+	close(f->ctrl);
+	shell("ip netns del " NS_DEV " 2>/dev/null");
+	shell("ip netns del " NS_TAP " 2>/dev/null");
+	return ret;
+}
+
+TEST(traffic_mac_and_queue_pairs)
+{
+	static const uint8_t new_mac[6] = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc };
+	struct net_fixture f;
+	uint8_t mac[6];
+	ssize_t moved;
+
+	shell("ip netns del " NS_DEV " 2>/dev/null");
+	shell("ip netns del " NS_TAP " 2>/dev/null");
+	ASSERT_EQ(0, net_fixture_up(&f, 0));
+	ASSERT_EQ(0, shell("ip netns add " NS_DEV " && ip netns add " NS_TAP));
+	ASSERT_EQ(0, shell("ip link set %s netns " NS_DEV, f.ifname));
+	ASSERT_EQ(0, shell("ip link set %s netns " NS_TAP, f.tapname));
+	ASSERT_EQ(0, shell("ip -n %s addr add %s/24 dev %s && ip -n %s link set %s up",
+			   NS_DEV, IP_DEV, f.ifname, NS_DEV, f.ifname));
+	ASSERT_EQ(0, shell("ip -n %s addr add %s/24 dev %s && ip -n %s link set %s up",
+			   NS_TAP, IP_TAP, f.tapname, NS_TAP, f.tapname));
+
+	EXPECT_EQ(0, ping_tap());
+	moved = tcp_transfer();
+	EXPECT_EQ(XFER_BYTES, moved);
+	EXPECT_LT(0, __atomic_load_n(&f.srv.rx_frames, __ATOMIC_RELAXED));
+	EXPECT_LT(0, __atomic_load_n(&f.srv.tx_frames, __ATOMIC_RELAXED));
+	/* Bringing the link up set the RX mode through the cvq. */
+	EXPECT_LT(0, __atomic_load_n(&f.srv.ctrl_cmds, __ATOMIC_RELAXED));
+
+	/* The MAC address goes to the daemon through the control queue. */
+	EXPECT_EQ(0, shell("ip -n %s link set %s address %s", NS_DEV,
+			   f.ifname, NEW_MAC));
+	vduse_net_server_mac(&f.srv, mac);
+	EXPECT_EQ(0, memcmp(mac, new_mac, 6));
+	/* So does the number of queue pairs; traffic goes on. */
+	EXPECT_EQ(0, ns_set_channels(f.ifname, 2));
+	EXPECT_EQ(2, __atomic_load_n(&f.srv.pairs, __ATOMIC_ACQUIRE));
+	EXPECT_EQ(0, ns_set_channels(f.ifname, 1));
+	EXPECT_EQ(1, __atomic_load_n(&f.srv.pairs, __ATOMIC_ACQUIRE));
+	/* More than the device has is refused by the driver. */
+	EXPECT_NE(0, ns_set_channels(f.ifname, 3));
+	EXPECT_EQ(0, ns_set_channels(f.ifname, 2));
+	shell("ip -n " NS_TAP " neigh flush all");
+	EXPECT_EQ(0, ping_tap());
+	EXPECT_EQ(XFER_BYTES, tcp_transfer());
+	EXPECT_EQ(0, __atomic_load_n(&f.srv.error, __ATOMIC_RELAXED));
+
+	EXPECT_EQ(0, net_fixture_down(&f));
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * The daemon serves packets but never answers the control virtqueue:
+ * virtio_net spins for the answer holding RTNL.  The watchdog breaks the
+ * device after msg_timeout (2 s here) and fails the command; the next
+ * one fails too, answered by the kernel; the device can be detached and
+ * destroyed.  Without the watchdog the first command never returns.
+ */
+TEST(silent_control_vq_does_not_wedge_the_driver)
+{
+	struct net_fixture f;
+	char path[128], buf[16];
+	double t;
+
+	ASSERT_EQ(0, net_fixture_up(&f, 1));
+
+	/* Not before the daemon had msg_timeout to answer. */
+	t = now_s();
+	EXPECT_NE(0, shell("ip link set %s address %s 2>/dev/null", f.ifname,
+			   NEW_MAC));
+	EXPECT_LE(1.5, now_s() - t);
+	snprintf(path, sizeof(path), VDUSE_SYSFS_CLASS "/%s/broken", NAME);
+	ASSERT_LT(0, vduse_sysfs_read(path, buf, sizeof(buf)));
+	EXPECT_STREQ("1", buf);
+
+	/* Broken: answered by the kernel, with an error. */
+	EXPECT_NE(0, shell("ip link set %s address %s 2>/dev/null", f.ifname,
+			   NEW_MAC));
+	/* The stack is not stuck: RTNL is free. */
+	EXPECT_EQ(0, shell("ip link show %s >/dev/null", f.ifname));
+
+	EXPECT_EQ(0, net_fixture_down(&f));
+	EXPECT_NE(0, access("/dev/vduse/" NAME, F_OK));
 }
 
 TEST_HARNESS_MAIN

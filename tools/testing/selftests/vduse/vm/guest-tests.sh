@@ -40,7 +40,7 @@ fatal() {
 mkdir -p /run/modprobe.d
 echo "install vduse /bin/false" > /run/modprobe.d/vduse-tests.conf
 
-modprobe -a vdpa vhost_iotlb virtio_vdpa vhost_vdpa virtio_blk virtio_net ||
+modprobe -a vdpa vhost_iotlb virtio_vdpa vhost_vdpa virtio_blk virtio_net tun ||
 	fatal "cannot load the vdpa stack"
 [ -r "$ko" ] || fatal "$ko is missing: run make"
 insmod "$ko" || fatal "insmod $ko failed"

@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * VDUSE: vDPA Device in Userspace - the virtio-net control virtqueue
+ * watchdog.
+ *
+ * The kernel's virtio_net driver puts a command on the control virtqueue
+ * and spins, holding RTNL, until the device uses the buffer or the queue
+ * breaks.  Nothing in virtio-vdpa lets a vdpa device break a queue, so a
+ * daemon that never answers would hold the driver forever.  Under
+ * virtio-vdpa, though, the rings are the kernel's own memory in the
+ * bounce domain, and the kernel can answer in the daemon's place:
+ *
+ * - a kick of the control virtqueue arms the watchdog, unless it is armed;
+ * - while buffers are outstanding and the daemon uses none of them for
+ *   msg_timeout seconds (VDUSE_MSG_TIMEOUT_DEFAULT when msg_timeout is 0:
+ *   this queue is never waited on forever), the device is broken, as if a
+ *   request had timed out;
+ * - on a broken device, every outstanding command is completed with
+ *   VIRTIO_NET_ERR in its status byte, at once, and so is every later one.
+ *
+ * The driver then sees its command fail, and the device asks for a reset.
+ *
+ * Only split rings are read: a device offering the control virtqueue may
+ * not offer VIRTIO_F_RING_PACKED (ctrl.c).  The rings are read and written
+ * through copies (vduse_domain_rw()), since the daemon may rewrite them at
+ * any moment; whatever it wrote, the walk is bounded by the queue size.
+ * Under vhost-vdpa the rings are not the domain's coherent allocations, and
+ * the watchdog does nothing: the VMM drives that queue, not the kernel.
+ *
+ * Locking: the work item runs alone; it takes vduse_dev.lock for the
+ * queue's addresses and the domain's spinlock inside it (vduse_domain_rw()),
+ * and runs the driver's callback with neither held.
+ */
+
+#include <linux/jiffies.h>
+#include <linux/virtio_byteorder.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
+#include <linux/workqueue.h>
+
+#include "iova_domain.h"
+#include "vduse.h"
+
+/* vduse_vdpa.cvq_flags */
+#define VDUSE_CVQ_ARMED		0
+
+static u16 vduse_cvq16(__virtio16 val)
+{
+	/* VIRTIO_F_VERSION_1 is required: rings are little endian. */
+	return __virtio16_to_cpu(true, val);
+}
+
+/*
+ * Put VIRTIO_NET_ERR in the status byte of the chain at @head: the first
+ * byte the device may write.
+ */
+static int vduse_cvq_fail_chain(struct vduse_domain *domain,
+				const struct vduse_vq *vq, u16 head)
+{
+	u8 status = VIRTIO_NET_ERR;
+	u64 table = vq->desc_addr;
+	u32 size = vq->num;
+	bool indirect = false;
+	struct vring_desc d;
+	u32 i = head;
+	u32 n;
+
+	/* A chain is never longer than the queue; one more for INDIRECT. */
+	for (n = 0; n <= vq->num; n++) {
+		u16 flags;
+
+		if (i >= size)
+			return -EINVAL;
+		if (vduse_domain_rw(domain, table + (u64)i * sizeof(d), &d,
+				    sizeof(d), false))
+			return -EFAULT;
+
+		flags = vduse_cvq16(d.flags);
+		if (flags & VRING_DESC_F_INDIRECT) {
+			if (indirect)
+				return -EINVAL;
+			indirect = true;
+			table = __virtio64_to_cpu(true, d.addr);
+			size = __virtio32_to_cpu(true, d.len) / sizeof(d);
+			i = 0;
+			continue;
+		}
+		if ((flags & VRING_DESC_F_WRITE) && d.len)
+			return vduse_domain_rw(domain,
+					       __virtio64_to_cpu(true, d.addr),
+					       &status, sizeof(status), true);
+		if (!(flags & VRING_DESC_F_NEXT))
+			return -EINVAL;
+		i = vduse_cvq16(d.next);
+	}
+
+	return -ELOOP;
+}
+
+/*
+ * Complete the outstanding commands [used, avail) with VIRTIO_NET_ERR.
+ * A chain that cannot be walked is still returned to the driver: its
+ * status byte keeps what the driver put there, which is not VIRTIO_NET_OK.
+ */
+static void vduse_cvq_fail_all(struct vduse_domain *domain,
+			       const struct vduse_vq *vq, u16 used, u16 avail)
+{
+	u64 ring = vq->device_addr + offsetof(struct vring_used, ring);
+	u16 n = min_t(u16, avail - used, vq->num);
+	__virtio16 idx;
+	u16 i;
+
+	for (i = 0; i < n; i++) {
+		u16 slot = (u16)(used + i) % vq->num;
+		struct vring_used_elem elem;
+		__virtio16 head;
+
+		if (vduse_domain_rw(domain, vq->driver_addr +
+				    offsetof(struct vring_avail, ring) +
+				    slot * sizeof(head), &head, sizeof(head),
+				    false))
+			return;
+		vduse_cvq_fail_chain(domain, vq, vduse_cvq16(head));
+
+		elem.id = __cpu_to_virtio32(true, vduse_cvq16(head));
+		elem.len = __cpu_to_virtio32(true, 1);
+		if (vduse_domain_rw(domain, ring + slot * sizeof(elem), &elem,
+				    sizeof(elem), true))
+			return;
+	}
+
+	/* The entries before the index that publishes them. */
+	smp_wmb();
+	idx = __cpu_to_virtio16(true, used + n);
+	vduse_domain_rw(domain, vq->device_addr +
+			offsetof(struct vring_used, idx), &idx, sizeof(idx),
+			true);
+}
+
+/*
+ * Read the two ring indexes; false unless the rings are the kernel's:
+ * coherent allocations in the domain.
+ */
+static bool vduse_cvq_indexes(struct vduse_domain *domain,
+			      const struct vduse_vq *vq, u16 *used, u16 *avail)
+{
+	__virtio16 u, a;
+
+	if (!vduse_domain_is_coherent(domain, vq->desc_addr) ||
+	    !vduse_domain_is_coherent(domain, vq->driver_addr) ||
+	    !vduse_domain_is_coherent(domain, vq->device_addr))
+		return false;
+	if (vduse_domain_rw(domain, vq->device_addr +
+			    offsetof(struct vring_used, idx), &u, sizeof(u),
+			    false) ||
+	    vduse_domain_rw(domain, vq->driver_addr +
+			    offsetof(struct vring_avail, idx), &a, sizeof(a),
+			    false))
+		return false;
+	/* The ring entries after the indexes that cover them. */
+	smp_rmb();
+	*used = vduse_cvq16(u);
+	*avail = vduse_cvq16(a);
+
+	return true;
+}
+
+static void vduse_cvq_work(struct work_struct *work)
+{
+	struct vduse_vdpa *vv = container_of(to_delayed_work(work),
+					     struct vduse_vdpa, cvq_work);
+	struct vduse_dev *vdev = vv->vdev;
+	unsigned long timeout;
+	struct vduse_vq *vq;
+	bool signal = false;
+	u16 used, avail;
+	u32 index;
+
+	/* A kick from here on arms the watchdog again. */
+	clear_bit(VDUSE_CVQ_ARMED, &vv->cvq_flags);
+	/*
+	 * The rings are read after the bit is clear (pairs with the kick's
+	 * test_and_set_bit()): a buffer whose kick found it set is seen.
+	 */
+	smp_mb__after_atomic();
+
+	mutex_lock(&vdev->lock);
+	index = vdev->cvq_index;
+	if (index >= vdev->vq_num)
+		goto out_unlock;
+	vq = &vdev->vqs[index];
+	if (!vq->ready || !vq->num ||
+	    !vduse_cvq_indexes(vv->domain, vq, &used, &avail))
+		goto out_unlock;
+
+	if (used == avail) {
+		vv->cvq_watching = false;
+		goto out_unlock;
+	}
+
+	if (!vduse_msg_broken(vdev)) {
+		if (!vv->cvq_watching || used != vv->cvq_used) {
+			/* The daemon is answering: give it a full period. */
+			timeout = READ_ONCE(vdev->msg_timeout) ?:
+				  VDUSE_MSG_TIMEOUT_DEFAULT;
+			vv->cvq_watching = true;
+			vv->cvq_used = used;
+			vv->cvq_deadline = jiffies + timeout * HZ;
+		}
+		if (time_before(jiffies, vv->cvq_deadline)) {
+			set_bit(VDUSE_CVQ_ARMED, &vv->cvq_flags);
+			schedule_delayed_work(&vv->cvq_work,
+					      vv->cvq_deadline - jiffies);
+			goto out_unlock;
+		}
+		dev_warn(&vdev->dev,
+			 "control virtqueue: no answer in time\n");
+		vduse_msg_break(vdev);
+	}
+
+	vduse_cvq_fail_all(vv->domain, vq, used, avail);
+	vv->cvq_watching = false;
+	signal = true;
+
+out_unlock:
+	mutex_unlock(&vdev->lock);
+	if (signal)
+		vduse_vq_signal(vdev, vq);
+}
+
+/**
+ * vduse_cvq_init() - set up an attachment's control virtqueue watchdog
+ * @vv: the attachment
+ */
+void vduse_cvq_init(struct vduse_vdpa *vv)
+{
+	INIT_DELAYED_WORK(&vv->cvq_work, vduse_cvq_work);
+}
+
+/**
+ * vduse_cvq_kicked() - the driver kicked the control virtqueue
+ * @vv: the attachment
+ *
+ * May be called in atomic context.
+ */
+void vduse_cvq_kicked(struct vduse_vdpa *vv)
+{
+	/* A broken device answers at once. */
+	if (vduse_msg_broken(vv->vdev)) {
+		set_bit(VDUSE_CVQ_ARMED, &vv->cvq_flags);
+		mod_delayed_work(system_wq, &vv->cvq_work, 0);
+		return;
+	}
+	if (!test_and_set_bit(VDUSE_CVQ_ARMED, &vv->cvq_flags))
+		schedule_delayed_work(&vv->cvq_work, 0);
+}
+
+/**
+ * vduse_cvq_stop() - disarm the watchdog
+ * @vv: the attachment, being reset or detached
+ *
+ * Must not be called with vduse_dev.lock held.  Afterwards the watchdog
+ * runs again only after a kick.
+ */
+void vduse_cvq_stop(struct vduse_vdpa *vv)
+{
+	cancel_delayed_work_sync(&vv->cvq_work);
+	clear_bit(VDUSE_CVQ_ARMED, &vv->cvq_flags);
+	vv->cvq_watching = false;
+}
