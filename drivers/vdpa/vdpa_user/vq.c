@@ -94,8 +94,12 @@ static bool vduse_vq_config_valid(struct vduse_dev *vdev,
  * @vdev: the device
  * @argp: the daemon's struct vduse_vq_config
  *
- * Return: 0, -EFAULT, -EINVAL for a bad configuration, or -EBUSY while
- * the device is attached to the vdpa bus.
+ * While the device is attached to the vdpa bus the queue's setup is the
+ * driver's to rely on: only a call that changes nothing succeeds, which is
+ * what a restarted daemon does when it takes a running device over.
+ *
+ * Return: 0, -EFAULT, -EINVAL for a bad configuration, or -EBUSY for a
+ * change while the device is attached.
  */
 long vduse_vq_setup(struct vduse_dev *vdev, void __user *argp)
 {
@@ -109,11 +113,12 @@ long vduse_vq_setup(struct vduse_dev *vdev, void __user *argp)
 		return -EINVAL;
 
 	mutex_lock(&vdev->lock);
+	vq = vduse_vq_get(vdev, cfg.index);
 	if (vdev->attached) {
-		ret = -EBUSY;
+		if (vq->max_size != cfg.max_size || vq->group != cfg.group)
+			ret = -EBUSY;
 		goto out_unlock;
 	}
-	vq = vduse_vq_get(vdev, cfg.index);
 	vq->max_size = cfg.max_size;
 	vq->group = cfg.group;
 out_unlock:

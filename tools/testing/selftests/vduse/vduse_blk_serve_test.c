@@ -2,12 +2,14 @@
 /*
  * A virtio-blk device served by this test from its own memory, through
  * the bounce domain: the kernel's virtio-blk driver reads what the daemon
- * holds and the daemon receives what the driver writes.  Also: kicks that
+ * holds and the daemon receives what the driver writes.  Also: a daemon
+ * that exits and another that takes the running device over, kicks that
  * arrive before the eventfd, VDUSE_IOTLB_GET_FD's rules, kick/irq ioctl
  * errors and the sysfs attributes.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +159,85 @@ TEST_F(serve, driver_reads_and_writes_daemon_memory)
 	EXPECT_EQ(0, __atomic_load_n(&self->srv.error, __ATOMIC_RELAXED));
 	/* Nothing but the request's own bytes in any bounce page. */
 	EXPECT_EQ(0U, __atomic_load_n(&self->srv.stale, __ATOMIC_RELAXED));
+	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
+}
+
+struct bg_read {
+	const char *path;
+	int done;		/* __atomic */
+	int ok;
+};
+
+/* One 64 KiB read at 1 MiB, checked against the daemon's pattern. */
+static void *bg_read_main(void *arg)
+{
+	struct bg_read *r = arg;
+	size_t len = 64 * 1024, i;
+	uint8_t *buf;
+	int dev;
+
+	dev = open(r->path, O_RDONLY | O_DIRECT);
+	if (dev >= 0 && !posix_memalign((void **)&buf, 4096, len)) {
+		if (pread(dev, buf, len, 1 << 20) == (ssize_t)len) {
+			for (i = 0; i < len; i++)
+				if (buf[i] != pattern((1 << 20) + i))
+					break;
+			r->ok = i == len;
+		}
+		free(buf);
+	}
+	if (dev >= 0)
+		close(dev);
+	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * The daemon exits with the device attached and in use; a read issued
+ * while no daemon is there waits, and completes with the right data once
+ * another daemon has opened the node, repeated its setup and resumed at
+ * the used ring's index.
+ */
+TEST_F(serve, another_daemon_takes_over)
+{
+	struct vduse_vq_config vq = { .index = 0, .max_size = 128 };
+	struct bg_read r = { 0 };
+	char path[64];
+	pthread_t t;
+	int i;
+
+	ASSERT_EQ(0, attach(self, 0));
+	ASSERT_EQ(0, blockdev(path, sizeof(path)));
+	r.path = path;
+
+	/* The daemon goes: its threads, then its file. */
+	vduse_blk_server_stop(&self->srv);
+	self->serving = 0;
+	vduse_ctl_daemon_stop(&self->ctl);
+	close(self->fd);
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, bg_read_main, &r));
+	for (i = 0; i < 50; i++)
+		usleep(10000);
+	EXPECT_EQ(0, __atomic_load_n(&r.done, __ATOMIC_ACQUIRE));
+
+	/* The new daemon: same setup accepted, a change refused. */
+	self->fd = vduse_dev_open(NAME);
+	ASSERT_LE(0, self->fd);
+	EXPECT_EQ(0, ioctl(self->fd, VDUSE_VQ_SETUP, &vq));
+	vq.max_size = 64;
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_VQ_SETUP, &vq));
+	EXPECT_EQ(EBUSY, errno);
+	memset(&self->ctl, 0, sizeof(self->ctl));
+	ASSERT_EQ(0, vduse_ctl_daemon_start(&self->ctl, self->fd));
+	self->srv.fd = self->fd;
+	self->srv.resume = 1;
+	ASSERT_EQ(0, vduse_blk_server_start(&self->srv));
+	self->serving = 1;
+
+	pthread_join(t, NULL);
+	EXPECT_TRUE(r.ok);
+	EXPECT_EQ(0, __atomic_load_n(&self->srv.error, __ATOMIC_RELAXED));
 	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
 }
 

@@ -446,7 +446,8 @@ static void *blk_server_main(void *data)
 	uint32_t vq = 0;
 	int efd;
 
-	while (!(__atomic_load_n(&s->ctl->statuses, __ATOMIC_ACQUIRE) &
+	while (!s->resume &&
+	       !(__atomic_load_n(&s->ctl->statuses, __ATOMIC_ACQUIRE) &
 		 VIRTIO_CONFIG_S_DRIVER_OK)) {
 		if (__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE))
 			goto out;
@@ -469,7 +470,7 @@ static void *blk_server_main(void *data)
 		blk_fail(s, -EFAULT);
 		goto out;
 	}
-	last_avail = info.split.avail_index;
+	last_avail = s->resume ? used->idx : info.split.avail_index;
 
 	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	kick.fd = efd;

@@ -103,6 +103,11 @@ struct vduse_blk_server {
 	uint64_t capacity;
 	uint64_t bounce_size;		/* the device's, for the bounce checks */
 	int kick_delay_ms;		/* wait this long before VQ_SETUP_KICKFD */
+	/*
+	 * Take over a running device: do not wait for DRIVER_OK, and resume
+	 * at the used ring's index (this server completes in order).
+	 */
+	int resume;
 	pthread_t thread;
 	int stop;			/* __atomic */
 	int serving;			/* __atomic: the rings are in use */

@@ -1,0 +1,76 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Daemon restart: an unmodified qemu-storage-daemon (vduse-blk, which keeps
+# a reconnect log in its temp directory) is killed with SIGKILL in the
+# middle of a fio run with verify=crc32c, and started again with the same
+# export.  The device and its attachment survive; the new daemon picks the
+# rings up; fio finishes with every block verified and the guest kernel
+# sees no I/O error.
+set -u
+here=$(dirname "$(readlink -f "$0")")
+# shellcheck source=vduse_lib.sh
+. "$here/vduse_lib.sh"
+
+NAME=vduse-restart
+IMG=/tmp/vduse-restart.img
+PLAN=8
+tap_plan $PLAN
+
+for tool in qemu-storage-daemon vdpa fio; do
+	if ! command -v "$tool" > /dev/null; then
+		for i in $(seq 1 $PLAN); do skip "$tool is missing"; done
+		exit $KSFT_SKIP
+	fi
+done
+
+FIO_PID=
+cleanup() {
+	[ -n "$FIO_PID" ] && kill -9 "$FIO_PID" 2> /dev/null
+	vdpa dev del $NAME 2> /dev/null
+	qsd_stop
+}
+trap cleanup EXIT
+
+truncate -s 512M "$IMG"
+check "qemu-storage-daemon created the device" qsd_start "$NAME" "$IMG" 2 128
+blk=$(vdpa_attach "$NAME")
+check "attached: /dev/$blk" test -n "$blk"
+
+dmesg -C
+# Writes with verification after each block is written, long enough
+# (by size) to straddle two restarts.
+fio --name=restart --filename="/dev/$blk" --rw=randwrite --bs=4k \
+	--size=256M --ioengine=libaio --iodepth=16 --direct=1 \
+	--verify=crc32c --verify_fatal=1 --do_verify=1 --randrepeat=0 \
+	--output=/tmp/fio-restart.log > /dev/null 2>&1 &
+FIO_PID=$!
+
+restart() {
+	sleep 2
+	kill -0 "$FIO_PID" || return 1
+	kill -9 "$QSD_PID" && wait "$QSD_PID" 2> /dev/null
+	QSD_PID=
+	# The device and the disk stay; I/O waits for the new daemon.
+	test -c "/dev/vduse/$NAME" && test -b "/dev/$blk" || return 1
+	sleep 1
+	qsd_start "$NAME" "$IMG" 2 128
+}
+check "SIGKILL the daemon mid-I/O and start it again" restart
+check "and once more" restart
+
+fio_done() {
+	wait "$FIO_PID"
+	local rc=$?
+	FIO_PID=
+	[ $rc = 0 ] || sed 's/^/# fio: /' /tmp/fio-restart.log | tail -n 20
+	[ $rc = 0 ]
+}
+check "fio finished with every block verified" fio_done
+check "no I/O error in the kernel log" bash -c "! dmesg | grep -E 'I/O error|blk_update_request|Buffer I/O'"
+check "detach" vdpa_detach "$NAME"
+check "the daemon exits and the device goes" \
+	bash -c "kill $QSD_PID; while kill -0 $QSD_PID 2>/dev/null; do sleep 0.1; done; ! test -e /dev/vduse/$NAME"
+QSD_PID=
+rm -f "$IMG"
+tap_exit
