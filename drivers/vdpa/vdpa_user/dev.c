@@ -35,6 +35,7 @@ static void vduse_dev_release(struct device *d)
 	mutex_destroy(&vdev->lock);
 	vduse_vqs_free(vdev);
 	kfree(vdev->group_asid);
+	kfree(vdev->groups);
 	kfree(vdev->config);
 	kfree(vdev);
 }
@@ -277,7 +278,6 @@ int vduse_dev_create(const struct vduse_dev_config *cfg, void *config,
 	/* From here on put_device() frees everything. */
 	device_initialize(&vdev->dev);
 	vdev->dev.class = &vduse_class;
-	vdev->dev.groups = vduse_dev_groups;
 	vdev->dev.release = vduse_dev_release;
 	ret = dev_set_name(&vdev->dev, "%s", cfg->name);
 	if (ret)
@@ -286,6 +286,10 @@ int vduse_dev_create(const struct vduse_dev_config *cfg, void *config,
 	ret = vduse_vqs_alloc(vdev);
 	if (ret)
 		goto out_put;
+	ret = vduse_dev_groups_alloc(vdev);
+	if (ret)
+		goto out_put;
+	vdev->dev.groups = vdev->groups;
 	vdev->group_asid = kcalloc(vdev->ngroups, sizeof(*vdev->group_asid),
 				   GFP_KERNEL);
 	if (!vdev->group_asid) {

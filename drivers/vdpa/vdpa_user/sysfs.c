@@ -5,12 +5,15 @@
  *
  * Locking (see "DOC: Locking" in vduse.h): msg_timeout is one word read
  * with READ_ONCE(); bounce_size changes under vduse_dev.lock, which also
- * tells whether the device is attached.
+ * tells whether the device is attached; a queue's irq_cb_affinity is
+ * under its irq_lock.
  */
 
+#include <linux/cpumask.h>
 #include <linux/device.h>
 #include <linux/kstrtox.h>
 #include <linux/sizes.h>
+#include <linux/slab.h>
 #include <linux/sysfs.h>
 
 #include "vduse.h"
@@ -96,7 +99,73 @@ static const struct attribute_group vduse_dev_group = {
 	.attrs = vduse_dev_attrs,
 };
 
-const struct attribute_group *vduse_dev_groups[] = {
-	&vduse_dev_group,
-	NULL
-};
+static ssize_t irq_cb_affinity_show(struct device *d,
+				    struct device_attribute *attr, char *buf)
+{
+	struct vduse_vq *vq = container_of(attr, struct vduse_vq,
+					   affinity_attr);
+	ssize_t ret;
+
+	spin_lock_irq(&vq->irq_lock);
+	ret = sysfs_emit(buf, "%*pb\n", cpumask_pr_args(vq->irq_affinity));
+	spin_unlock_irq(&vq->irq_lock);
+
+	return ret;
+}
+
+static ssize_t irq_cb_affinity_store(struct device *d,
+				     struct device_attribute *attr,
+				     const char *buf, size_t count)
+{
+	struct vduse_vq *vq = container_of(attr, struct vduse_vq,
+					   affinity_attr);
+	cpumask_var_t mask;
+	int ret;
+
+	if (!alloc_cpumask_var(&mask, GFP_KERNEL))
+		return -ENOMEM;
+	/* Not a mask, or no possible CPU in it: -EINVAL either way. */
+	ret = cpumask_parse(buf, mask) ? -EINVAL :
+	      vduse_vq_set_affinity(vq, mask);
+	free_cpumask_var(mask);
+
+	return ret ?: count;
+}
+
+/**
+ * vduse_dev_groups_alloc() - the sysfs groups of a device being created
+ * @vdev: the device, its queues allocated, not added yet
+ *
+ * The device's own attributes, and a directory vqN per queue with
+ * irq_cb_affinity.  They go into vdev->groups, which the device's
+ * release frees.
+ *
+ * Return: 0, or -ENOMEM.
+ */
+int vduse_dev_groups_alloc(struct vduse_dev *vdev)
+{
+	u32 i;
+
+	vdev->groups = kcalloc(vdev->vq_num + 2, sizeof(*vdev->groups),
+			       GFP_KERNEL);
+	if (!vdev->groups)
+		return -ENOMEM;
+
+	vdev->groups[0] = &vduse_dev_group;
+	for (i = 0; i < vdev->vq_num; i++) {
+		struct vduse_vq *vq = &vdev->vqs[i];
+
+		sysfs_attr_init(&vq->affinity_attr.attr);
+		vq->affinity_attr.attr.name = "irq_cb_affinity";
+		vq->affinity_attr.attr.mode = 0644;
+		vq->affinity_attr.show = irq_cb_affinity_show;
+		vq->affinity_attr.store = irq_cb_affinity_store;
+		vq->attrs[0] = &vq->affinity_attr.attr;
+		snprintf(vq->sysfs_name, sizeof(vq->sysfs_name), "vq%u", i);
+		vq->sysfs_group.name = vq->sysfs_name;
+		vq->sysfs_group.attrs = vq->attrs;
+		vdev->groups[i + 1] = &vq->sysfs_group;
+	}
+
+	return 0;
+}

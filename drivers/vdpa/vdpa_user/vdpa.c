@@ -109,6 +109,20 @@ static bool vduse_vdpa_get_vq_ready(struct vdpa_device *vdpa, u16 idx)
 	return ready;
 }
 
+static int vduse_vdpa_set_vq_affinity(struct vdpa_device *vdpa, u16 idx,
+				      const struct cpumask *cpu_mask)
+{
+	/* virtio_vdpa spreads queues over CPUs; no mask means all of them. */
+	return vduse_vq_set_affinity(vduse_vdpa_vq(vdpa, idx),
+				     cpu_mask ?: cpu_possible_mask);
+}
+
+static const struct cpumask *
+vduse_vdpa_get_vq_affinity(struct vdpa_device *vdpa, u16 idx)
+{
+	return vduse_vdpa_vq(vdpa, idx)->irq_affinity;
+}
+
 static bool vduse_vdpa_packed(struct vduse_dev *vdev)
 {
 	return vdev->driver_features & BIT_ULL(VIRTIO_F_RING_PACKED);
@@ -590,6 +604,8 @@ static const struct vdpa_config_ops vduse_vdpa_ops = {
 	.get_generation		= vduse_vdpa_get_generation,
 	.get_iova_range		= vduse_vdpa_get_iova_range,
 	.set_group_asid		= vduse_vdpa_set_group_asid,
+	.set_vq_affinity	= vduse_vdpa_set_vq_affinity,
+	.get_vq_affinity	= vduse_vdpa_get_vq_affinity,
 	.dma_map		= vduse_vdpa_dma_map,
 	.dma_unmap		= vduse_vdpa_dma_unmap,
 	.free			= vduse_vdpa_free,

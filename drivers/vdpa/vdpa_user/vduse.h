@@ -8,6 +8,7 @@
 #include <linux/bits.h>
 #include <linux/build_bug.h>
 #include <linux/cdev.h>
+#include <linux/cpumask.h>
 #include <linux/device.h>
 #include <linux/kdev_t.h>
 #include <linux/mutex.h>
@@ -94,11 +95,18 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
  * @kicked: a kick came while no eventfd was set; delivered when one is
  * @kick_work: delivers a kick that came from inside another eventfd's
  *	wakeup (vhost-vdpa's kick eventfd), where signalling one is refused
- * @irq_lock: protects @cb and @cb_enabled; taken with interrupts off
+ * @irq_lock: protects @cb, @cb_enabled and @irq_affinity; taken with
+ *	interrupts off
  * @cb: the driver's used-buffer callback
  * @cb_enabled: the queue is ready, so @cb may run: virtio_vdpa disables
  *	a queue before it frees what @cb points to, sometimes without a
  *	reset (a probe that fails after DRIVER_OK)
+ * @irq_affinity: the CPUs @cb runs on (set_vq_affinity, or sysfs
+ *	vqN/irq_cb_affinity); all possible CPUs by default
+ * @affinity_attr: sysfs vqN/irq_cb_affinity
+ * @attrs: @affinity_attr's attribute, NULL-terminated
+ * @sysfs_group: sysfs directory vqN
+ * @sysfs_name: "vqN"
  *
  * Fields above @kick_lock are protected by the device's vduse_dev.lock.
  */
@@ -118,9 +126,15 @@ struct vduse_vq {
 	bool kicked;
 	struct work_struct kick_work;
 
-	spinlock_t irq_lock; /* @cb, @cb_enabled */
+	spinlock_t irq_lock; /* @cb, @cb_enabled, @irq_affinity */
 	struct vdpa_callback cb;
 	bool cb_enabled;
+	cpumask_var_t irq_affinity;
+
+	struct device_attribute affinity_attr;
+	struct attribute *attrs[2];
+	struct attribute_group sysfs_group;
+	char sysfs_name[16];
 };
 
 struct vduse_domain;
@@ -160,6 +174,7 @@ struct vduse_vdpa;
  * @destroyed: VDUSE_DESTROY_DEV took it out of the table
  * @vdpa: the vdpa device while attached
  * @bounce_size: size of the bounce range of the next attachment
+ * @groups: sysfs attribute groups: the device's, then one per queue
  * @cvq_index: the virtio-net control virtqueue the driver uses, or
  *	U32_MAX; set at DRIVER_OK, read with READ_ONCE() by the kick path
  *
@@ -201,6 +216,7 @@ struct vduse_dev {
 	struct vduse_vdpa *vdpa;
 	u64 bounce_size;
 	u32 cvq_index;
+	const struct attribute_group **groups;
 };
 
 /**
@@ -265,7 +281,7 @@ int vduse_dev_destroy(const char *name);
 void vduse_dev_destroy_all(void);
 
 struct vduse_dev *vduse_dev_get_by_name(const char *name);
-extern const struct attribute_group *vduse_dev_groups[];
+int vduse_dev_groups_alloc(struct vduse_dev *vdev);
 
 int vduse_vqs_alloc(struct vduse_dev *vdev);
 void vduse_vqs_free(struct vduse_dev *vdev);
@@ -278,6 +294,7 @@ void vduse_vqs_drop_kickfds(struct vduse_dev *vdev);
 void vduse_vqs_reset(struct vduse_dev *vdev);
 void vduse_vq_enable_cb(struct vduse_vq *vq, bool enable);
 void vduse_vq_signal(struct vduse_dev *vdev, struct vduse_vq *vq);
+int vduse_vq_set_affinity(struct vduse_vq *vq, const struct cpumask *mask);
 void vduse_dev_reset_state(struct vduse_dev *vdev);
 
 void vduse_msg_init(struct vduse_dev *vdev);

@@ -38,10 +38,15 @@ int vduse_vqs_alloc(struct vduse_dev *vdev)
 		return -ENOMEM;
 
 	for (i = 0; i < vdev->vq_num; i++) {
-		vdev->vqs[i].index = i;
-		spin_lock_init(&vdev->vqs[i].kick_lock);
-		INIT_WORK(&vdev->vqs[i].kick_work, vduse_vq_kick_work);
-		spin_lock_init(&vdev->vqs[i].irq_lock);
+		struct vduse_vq *vq = &vdev->vqs[i];
+
+		vq->index = i;
+		spin_lock_init(&vq->kick_lock);
+		INIT_WORK(&vq->kick_work, vduse_vq_kick_work);
+		spin_lock_init(&vq->irq_lock);
+		if (!alloc_cpumask_var(&vq->irq_affinity, GFP_KERNEL))
+			return -ENOMEM;
+		cpumask_copy(vq->irq_affinity, cpu_possible_mask);
 	}
 
 	return 0;
@@ -56,8 +61,10 @@ void vduse_vqs_free(struct vduse_dev *vdev)
 	u32 i;
 
 	if (vdev->vqs) {
-		for (i = 0; i < vdev->vq_num; i++)
+		for (i = 0; i < vdev->vq_num; i++) {
 			cancel_work_sync(&vdev->vqs[i].kick_work);
+			free_cpumask_var(vdev->vqs[i].irq_affinity);
+		}
 		vduse_vqs_drop_kickfds(vdev);
 	}
 	kfree(vdev->vqs);
@@ -295,23 +302,65 @@ long vduse_vq_inject_irq(struct vduse_dev *vdev, void __user *argp)
 	return 0;
 }
 
+/* The driver's callback, with interrupts off: on the CPU chosen. */
+static void vduse_vq_run_cb(void *data)
+{
+	struct vduse_vq *vq = data;
+
+	spin_lock(&vq->irq_lock);
+	if (vq->cb_enabled && vq->cb.callback)
+		vq->cb.callback(vq->cb.private);
+	spin_unlock(&vq->irq_lock);
+}
+
 /**
  * vduse_vq_signal() - run the driver's used-buffer callback
  * @vdev: the device
  * @vq: one of its virtqueues
  *
- * Runs it with interrupts off, as a hardware interrupt would, if the
- * driver is running and the queue ready; otherwise does nothing.
+ * Runs it with interrupts off, as a hardware interrupt would, on a CPU
+ * of the queue's affinity: this one if it is in the mask, else the first
+ * online CPU of the mask, through an IPI that is waited for (this one if
+ * none is online).  Does nothing unless the driver is running and the
+ * queue ready.  Must be called with interrupts on.
  */
 void vduse_vq_signal(struct vduse_dev *vdev, struct vduse_vq *vq)
 {
+	unsigned int cpu, target;
+
 	if (!(READ_ONCE(vdev->status) & VIRTIO_CONFIG_S_DRIVER_OK))
 		return;
 
+	cpu = get_cpu();
 	spin_lock_irq(&vq->irq_lock);
-	if (vq->cb_enabled && vq->cb.callback)
-		vq->cb.callback(vq->cb.private);
+	if (!cpumask_test_cpu(cpu, vq->irq_affinity)) {
+		target = cpumask_any_and(vq->irq_affinity, cpu_online_mask);
+		if (target < nr_cpu_ids)
+			cpu = target;
+	}
 	spin_unlock_irq(&vq->irq_lock);
+	smp_call_function_single(cpu, vduse_vq_run_cb, vq, 1);
+	put_cpu();
+}
+
+/**
+ * vduse_vq_set_affinity() - choose the CPUs a queue's callback runs on
+ * @vq: the virtqueue
+ * @mask: CPUs; must name at least one possible CPU, and no other
+ *
+ * Return: 0, or -EINVAL for an empty mask or one naming CPUs that
+ * cannot exist.
+ */
+int vduse_vq_set_affinity(struct vduse_vq *vq, const struct cpumask *mask)
+{
+	if (cpumask_empty(mask) || !cpumask_subset(mask, cpu_possible_mask))
+		return -EINVAL;
+
+	spin_lock_irq(&vq->irq_lock);
+	cpumask_copy(vq->irq_affinity, mask);
+	spin_unlock_irq(&vq->irq_lock);
+
+	return 0;
 }
 
 /**

@@ -4,12 +4,13 @@
  * the bounce domain: the kernel's virtio-blk driver reads what the daemon
  * holds and the daemon receives what the driver writes.  Also: a daemon
  * that exits and another that takes the running device over, kicks that
- * arrive before the eventfd, VDUSE_IOTLB_GET_FD's rules, kick/irq ioctl
+ * arrive before the eventfd, interrupt affinity, VDUSE_IOTLB_GET_FD's rules, kick/irq ioctl
  * errors and the sysfs attributes.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +239,87 @@ TEST_F(serve, another_daemon_takes_over)
 	pthread_join(t, NULL);
 	EXPECT_TRUE(r.ok);
 	EXPECT_EQ(0, __atomic_load_n(&self->srv.error, __ATOMIC_RELAXED));
+	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
+}
+
+/* Function-call IPIs CPU cpu took so far, from /proc/interrupts. */
+static long long ipi_count(int cpu)
+{
+	char line[4096], *p, *end;
+	long long n = -1;
+	FILE *f;
+	int i;
+
+	f = fopen("/proc/interrupts", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		p = line + strspn(line, " ");
+		if (strncmp(p, "CAL:", 4))
+			continue;
+		p += 4;
+		for (i = 0; i <= cpu; i++) {
+			n = strtoll(p, &end, 10);
+			if (end == p) {
+				n = -1;
+				break;
+			}
+			p = end;
+		}
+		break;
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * vq0/irq_cb_affinity: read and written as a hex CPU mask, refused when
+ * empty, malformed or naming CPUs that cannot exist; and the driver's
+ * callback runs where it says: with this thread on CPU 0 and the mask on
+ * CPU 1, injected interrupts become function-call IPIs to CPU 1.  Not
+ * every one is counted (a call queued while CPU 1 drains its queue, or
+ * while it polls in idle, needs no IPI), so half of them must be: run on
+ * CPU 0, none would.
+ */
+TEST_F(serve, irq_cb_affinity)
+{
+	const char *path = SYSFS "/vq0/irq_cb_affinity";
+	char buf[256];
+	long long before, after;
+	cpu_set_t set;
+	uint32_t vq = 0;
+	int i;
+
+	ASSERT_LT(0, vduse_sysfs_read(path, buf, sizeof(buf)));
+	EXPECT_EQ(0, vduse_sysfs_write(path, "1"));
+	ASSERT_LT(0, vduse_sysfs_read(path, buf, sizeof(buf)));
+	EXPECT_STREQ("1", buf);
+	EXPECT_EQ(-EINVAL, vduse_sysfs_write(path, "0"));
+	EXPECT_EQ(-EINVAL, vduse_sysfs_write(path, "xyz"));
+	EXPECT_EQ(-EINVAL, vduse_sysfs_write(path, "8000000000000000"));
+	ASSERT_LT(0, vduse_sysfs_read(path, buf, sizeof(buf)));
+	EXPECT_STREQ("1", buf);
+	EXPECT_NE(0, access(SYSFS "/vq1", F_OK));
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "one CPU: no IPI to see");
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+	ASSERT_EQ(0, attach(self, 0));
+	/* virtio_vdpa spread the queue over the CPUs at probe: ours now. */
+	EXPECT_EQ(0, vduse_sysfs_write(path, "2"));
+	before = ipi_count(1);
+	ASSERT_LE(0, before);
+	for (i = 0; i < 500; i++)
+		ASSERT_EQ(0, ioctl(self->fd, VDUSE_VQ_INJECT_IRQ, &vq));
+	after = ipi_count(1);
+	EXPECT_LE(before + 250, after);
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	CPU_SET(1, &set);
+	sched_setaffinity(0, sizeof(set), &set);
 	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
 }
 
