@@ -21,10 +21,19 @@
  * domain dead and frees what it holds; the structure itself goes with
  * the file's last reference.
  *
+ * Daemon memory (umem): VDUSE_IOTLB_REG_UMEM puts the daemon's own pages
+ * behind the whole bounce range, so that it serves I/O from its memory
+ * with no mapping of the file; the kernel's bounce pages wait aside and
+ * come back, with the data of the moment, at deregistration.
+ *
  * Locking: the iova allocators lock themselves.  lock, a spinlock,
  * protects the coherent IOTLB and @dead, and is what the fault handler
- * looks pages up under.  A bounce page's orig field belongs to whoever
- * holds the IOVA that covers it.
+ * looks pages up under.  bounce_lock, a rwlock taken inside lock where
+ * both are held, protects which page backs each bounce slot: the copies
+ * (which may run in hard interrupt context: virtio_ring unmaps from its
+ * interrupt callback) read it, umem (un)registration writes it with
+ * interrupts off.  A bounce page's orig field belongs to whoever holds
+ * the IOVA that covers it.
  */
 
 #include <linux/anon_inodes.h>
@@ -55,6 +64,22 @@ struct vduse_bounce_page {
 };
 
 /**
+ * struct vduse_umem - daemon memory behind the bounce range
+ * @uaddr: its address in the daemon
+ * @npages: pages pinned, the whole bounce range
+ * @pages: the daemon's pages, pinned
+ * @kpages: the domain's own bounce pages, set aside meanwhile
+ * @mm: the daemon's mm, for the locked-memory accounting
+ */
+struct vduse_umem {
+	u64 uaddr;
+	unsigned long npages;
+	struct page **pages;
+	struct page **kpages;
+	struct mm_struct *mm;
+};
+
+/**
  * struct vduse_domain - a bounce IOVA domain
  * @stream: allocator for the bounce range
  * @coherent: allocator for coherent allocations
@@ -65,6 +90,10 @@ struct vduse_bounce_page {
  * @coherent_map: coherent allocations: IOVA range -> physical address
  * @dead: vduse_domain_destroy() ran; only the file keeps the structure
  * @file: what the daemon mmaps; its offsets are IOVAs
+ * @bounce_lock: protects the page of each entry of @bounce
+ * @umem: daemon memory behind the bounce range, or NULL; changed under
+ *	the owner's lock (vduse_dev.lock) and @bounce_lock.  While set, the
+ *	file maps nothing in the bounce range (a fault there is SIGBUS)
  */
 struct vduse_domain {
 	struct iova_domain stream;
@@ -76,9 +105,14 @@ struct vduse_domain {
 	struct vhost_iotlb *coherent_map;
 	bool dead;
 	struct file *file;
+	rwlock_t bounce_lock; /* @bounce[].page */
+	struct vduse_umem *umem;
 };
 
-/* The page behind an IOVA, or NULL; under the domain's lock. */
+/*
+ * The page behind an IOVA, or NULL; under the domain's lock, and for the
+ * bounce range under bounce_lock too (read).
+ */
 static struct page *vduse_domain_page_locked(struct vduse_domain *domain,
 					     u64 iova)
 {
@@ -88,8 +122,10 @@ static struct page *vduse_domain_page_locked(struct vduse_domain *domain,
 
 	if (domain->dead)
 		return NULL;
-	if (iova < domain->bounce_size)
+	if (iova < domain->bounce_size) {
+		lockdep_assert_held_read(&domain->bounce_lock);
 		return domain->bounce[iova >> PAGE_SHIFT].page;
+	}
 	map = vhost_iotlb_itree_first(domain->coherent_map, iova, iova);
 	if (!map)
 		return NULL;
@@ -101,12 +137,19 @@ static struct page *vduse_domain_page_locked(struct vduse_domain *domain,
 static struct page *vduse_domain_get_page(struct vduse_domain *domain,
 					  u64 iova)
 {
+	unsigned long flags;
 	struct page *page;
 
 	spin_lock(&domain->lock);
-	page = vduse_domain_page_locked(domain, iova);
+	read_lock_irqsave(&domain->bounce_lock, flags);
+	/* With daemon memory registered the daemon uses that instead. */
+	if (iova < domain->bounce_size && domain->umem)
+		page = NULL;
+	else
+		page = vduse_domain_page_locked(domain, iova);
 	if (page)
 		get_page(page);
+	read_unlock_irqrestore(&domain->bounce_lock, flags);
 	spin_unlock(&domain->lock);
 
 	return page;
@@ -176,6 +219,7 @@ struct vduse_domain *vduse_domain_create(u64 bounce_size)
 	domain->bounce_size = bounce_size;
 	domain->nr_bounce = bounce_size >> PAGE_SHIFT;
 	spin_lock_init(&domain->lock);
+	rwlock_init(&domain->bounce_lock);
 
 	domain->bounce = vcalloc(domain->nr_bounce, sizeof(*domain->bounce));
 	if (!domain->bounce)
@@ -244,6 +288,8 @@ void vduse_domain_destroy(struct vduse_domain *domain)
 	domain->dead = true;
 	spin_unlock(&domain->lock);
 	unmap_mapping_range(domain->file->f_mapping, 0, 0, 1);
+	if (domain->umem)
+		vduse_umem_unpin(vduse_domain_drop_umem(domain));
 
 	put_iova_domain(&domain->coherent);
 	put_iova_domain(&domain->stream);
@@ -282,11 +328,14 @@ static void vduse_domain_bounce(struct vduse_domain *domain, u64 iova,
 	bool map = op == VDUSE_BOUNCE_MAP_COPY || op == VDUSE_BOUNCE_MAP_ZERO;
 	size_t off = offset_in_page(iova);
 	unsigned long idx = iova >> PAGE_SHIFT;
+	unsigned long flags;
 
+	read_lock_irqsave(&domain->bounce_lock, flags);
 	while (size) {
 		struct vduse_bounce_page *bp = &domain->bounce[idx++];
 		size_t len = min_t(size_t, PAGE_SIZE - off, size);
-		void *bounce = page_address(bp->page) + off;
+		void *base = kmap_local_page(bp->page);
+		void *bounce = base + off;
 		phys_addr_t orig = bp->orig + off;
 		void *addr;
 
@@ -295,7 +344,7 @@ static void vduse_domain_bounce(struct vduse_domain *domain, u64 iova,
 		 * only non-zero on the first page, len == size on the last.
 		 */
 		if (map) {
-			memset(page_address(bp->page), 0, off);
+			memset(base, 0, off);
 			if (len == size)
 				memset(bounce + len, 0, PAGE_SIZE - off - len);
 		}
@@ -311,10 +360,12 @@ static void vduse_domain_bounce(struct vduse_domain *domain, u64 iova,
 				memcpy(bounce, addr, len);
 			kunmap_local(addr);
 		}
+		kunmap_local(base);
 
 		size -= len;
 		off = 0;
 	}
+	read_unlock_irqrestore(&domain->bounce_lock, flags);
 }
 
 /**
@@ -558,21 +609,26 @@ int vduse_domain_rw(struct vduse_domain *domain, u64 iova, void *buf,
 	while (len) {
 		size_t off = offset_in_page(iova);
 		size_t n = min_t(size_t, len, PAGE_SIZE - off);
+		unsigned long flags;
 		struct page *page;
 		void *addr;
 
+		/* Both locks across the copy: the page may not change under it. */
 		spin_lock(&domain->lock);
+		read_lock_irqsave(&domain->bounce_lock, flags);
 		page = vduse_domain_page_locked(domain, iova);
-		if (!page) {
-			spin_unlock(&domain->lock);
-			return -EFAULT;
+		if (page) {
+			addr = kmap_local_page(page);
+			if (write)
+				memcpy(addr + off, buf, n);
+			else
+				memcpy(buf, addr + off, n);
+			kunmap_local(addr);
 		}
-		addr = page_address(page) + off;
-		if (write)
-			memcpy(addr, buf, n);
-		else
-			memcpy(buf, addr, n);
+		read_unlock_irqrestore(&domain->bounce_lock, flags);
 		spin_unlock(&domain->lock);
+		if (!page)
+			return -EFAULT;
 
 		iova += n;
 		buf += n;
@@ -602,4 +658,208 @@ bool vduse_domain_is_coherent(struct vduse_domain *domain, u64 iova)
 	spin_unlock(&domain->lock);
 
 	return ret;
+}
+
+/* Swap the pages behind the bounce range, carrying their contents over. */
+static void vduse_domain_swap_bounce(struct vduse_domain *domain,
+				     struct page **to, struct page **save)
+{
+	unsigned long flags, i;
+
+	write_lock_irqsave(&domain->bounce_lock, flags);
+	for (i = 0; i < domain->nr_bounce; i++) {
+		struct page *from = domain->bounce[i].page;
+
+		copy_highpage(to[i], from);
+		save[i] = from;
+		domain->bounce[i].page = to[i];
+	}
+	write_unlock_irqrestore(&domain->bounce_lock, flags);
+}
+
+/**
+ * vduse_umem_pin() - pin daemon memory for a bounce range
+ * @uaddr: page-aligned address in the current process
+ * @size: bytes, a multiple of the page size
+ *
+ * Accounted against the caller's RLIMIT_MEMLOCK (unless it has
+ * CAP_IPC_LOCK).  Takes the caller's mmap lock: call it with no lock of
+ * the owner held.
+ *
+ * Return: the pinned memory, or an ERR_PTR(): -EINVAL for a misaligned
+ * range, -ENOMEM past the locked-memory limit or out of memory, -EFAULT
+ * if the range is not writable memory.
+ */
+struct vduse_umem *vduse_umem_pin(u64 uaddr, u64 size)
+{
+	unsigned long npages = size >> PAGE_SHIFT;
+	struct vduse_umem *umem;
+	long pinned = 0;
+	int ret;
+
+	if (!npages || !PAGE_ALIGNED(uaddr) || !PAGE_ALIGNED(size) ||
+	    uaddr + size < uaddr || uaddr + size > TASK_SIZE)
+		return ERR_PTR(-EINVAL);
+
+	umem = kzalloc(sizeof(*umem), GFP_KERNEL);
+	if (!umem)
+		return ERR_PTR(-ENOMEM);
+	umem->uaddr = uaddr;
+	umem->npages = npages;
+	umem->pages = kvcalloc(npages, sizeof(*umem->pages), GFP_KERNEL);
+	umem->kpages = kvcalloc(npages, sizeof(*umem->kpages), GFP_KERNEL);
+	ret = -ENOMEM;
+	if (!umem->pages || !umem->kpages)
+		goto out_free;
+
+	umem->mm = current->mm;
+	mmgrab(umem->mm);
+	ret = account_locked_vm(umem->mm, npages, true);
+	if (ret)
+		goto out_drop_mm;
+
+	while (pinned < npages) {
+		long n = pin_user_pages_fast(uaddr + pinned * PAGE_SIZE,
+					     npages - pinned,
+					     FOLL_WRITE | FOLL_LONGTERM,
+					     umem->pages + pinned);
+
+		if (n <= 0) {
+			ret = n ? n : -EFAULT;
+			goto out_unpin;
+		}
+		pinned += n;
+	}
+
+	return umem;
+
+out_unpin:
+	unpin_user_pages(umem->pages, pinned);
+	account_locked_vm(umem->mm, npages, false);
+out_drop_mm:
+	mmdrop(umem->mm);
+out_free:
+	kvfree(umem->kpages);
+	kvfree(umem->pages);
+	kfree(umem);
+	return ERR_PTR(ret);
+}
+
+/**
+ * vduse_umem_unpin() - give pinned daemon memory back
+ * @umem: what vduse_umem_pin() returned, not in a domain
+ *
+ * Takes the daemon's mmap lock: call it with no lock of the owner held.
+ */
+void vduse_umem_unpin(struct vduse_umem *umem)
+{
+	unpin_user_pages_dirty_lock(umem->pages, umem->npages, true);
+	account_locked_vm(umem->mm, umem->npages, false);
+	mmdrop(umem->mm);
+	kvfree(umem->kpages);
+	kvfree(umem->pages);
+	kfree(umem);
+}
+
+/**
+ * vduse_domain_set_umem() - put pinned daemon memory behind the bounce range
+ * @domain: the domain
+ * @umem: pinned memory the size of the bounce range
+ *
+ * The bounce pages' contents move to the daemon's pages; mappings in
+ * flight keep their bytes.  The caller serializes the umem calls.
+ *
+ * Return: 0, -EINVAL if the size is not the bounce range's, -EEXIST if
+ * memory is registered already.
+ */
+int vduse_domain_set_umem(struct vduse_domain *domain,
+			  struct vduse_umem *umem)
+{
+	unsigned long flags;
+
+	if (umem->npages != domain->nr_bounce)
+		return -EINVAL;
+	if (domain->umem)
+		return -EEXIST;
+
+	/*
+	 * From here on the file maps nothing in the bounce range: the daemon
+	 * uses its own memory.  Its mappings go before the contents move, so
+	 * nothing it writes through them is lost.
+	 */
+	write_lock_irqsave(&domain->bounce_lock, flags);
+	domain->umem = umem;
+	write_unlock_irqrestore(&domain->bounce_lock, flags);
+	unmap_mapping_range(domain->file->f_mapping, 0, domain->bounce_size, 1);
+
+	vduse_domain_swap_bounce(domain, umem->pages, umem->kpages);
+
+	return 0;
+}
+
+/**
+ * vduse_domain_clear_umem() - take daemon memory out of the bounce range
+ * @domain: the domain
+ * @uaddr: what it was registered with
+ * @size: what it was registered with
+ *
+ * The domain's own pages come back with the data of the moment: mappings
+ * in flight keep their bytes.  Whatever the daemon writes to its memory
+ * afterwards is its own.  The caller serializes the umem calls.
+ *
+ * Return: the memory, to unpin with vduse_umem_unpin(), or an ERR_PTR():
+ * -EINVAL when nothing is registered or @uaddr and @size are not what was.
+ */
+struct vduse_umem *vduse_domain_clear_umem(struct vduse_domain *domain,
+					   u64 uaddr, u64 size)
+{
+	struct vduse_umem *umem = domain->umem;
+	unsigned long flags;
+
+	if (!umem || umem->uaddr != uaddr || size != domain->bounce_size)
+		return ERR_PTR(-EINVAL);
+
+	vduse_domain_swap_bounce(domain, umem->kpages, umem->pages);
+	write_lock_irqsave(&domain->bounce_lock, flags);
+	domain->umem = NULL;
+	write_unlock_irqrestore(&domain->bounce_lock, flags);
+
+	return umem;
+}
+
+/**
+ * vduse_domain_iova_info() - the range around an IOVA, and what it can do
+ * @domain: the domain
+ * @iova: an IOVA
+ * @start: first IOVA of the range
+ * @last: last IOVA of the range
+ * @umem: whether daemon memory can back the range (the bounce range)
+ *
+ * Return: 0, or -EINVAL when nothing is at @iova.
+ */
+int vduse_domain_iova_info(struct vduse_domain *domain, u64 iova,
+			   u64 *start, u64 *last, bool *umem)
+{
+	u64 offset;
+	u8 perm;
+
+	*umem = iova < domain->bounce_size;
+	return vduse_domain_lookup(domain, iova, start, last, &offset, &perm);
+}
+
+/**
+ * vduse_domain_drop_umem() - take whatever daemon memory is registered out
+ * @domain: the domain
+ *
+ * For the daemon's going away.  The caller serializes the umem calls.
+ *
+ * Return: the memory, to unpin with vduse_umem_unpin(), or NULL.
+ */
+struct vduse_umem *vduse_domain_drop_umem(struct vduse_domain *domain)
+{
+	if (!domain->umem)
+		return NULL;
+
+	return vduse_domain_clear_umem(domain, domain->umem->uaddr,
+				       domain->bounce_size);
 }

@@ -14,6 +14,7 @@
 struct file;
 struct page;
 struct vduse_domain;
+struct vduse_umem;
 
 /* Coherent allocations live above the bounce range, up to this IOVA. */
 #define VDUSE_DOMAIN_IOVA_LIMIT	((1ULL << 36) - 1)
@@ -44,6 +45,15 @@ int vduse_domain_lookup(struct vduse_domain *domain, u64 iova, u64 *start,
 int vduse_domain_rw(struct vduse_domain *domain, u64 iova, void *buf,
 		    size_t len, bool write);
 bool vduse_domain_is_coherent(struct vduse_domain *domain, u64 iova);
+struct vduse_umem *vduse_umem_pin(u64 uaddr, u64 size);
+void vduse_umem_unpin(struct vduse_umem *umem);
+int vduse_domain_set_umem(struct vduse_domain *domain,
+			  struct vduse_umem *umem);
+struct vduse_umem *vduse_domain_clear_umem(struct vduse_domain *domain,
+					   u64 uaddr, u64 size);
+struct vduse_umem *vduse_domain_drop_umem(struct vduse_domain *domain);
+int vduse_domain_iova_info(struct vduse_domain *domain, u64 iova,
+			   u64 *start, u64 *last, bool *umem);
 struct file *vduse_domain_file(struct vduse_domain *domain);
 
 #endif /* _VDUSE_IOVA_DOMAIN_H */

@@ -932,3 +932,117 @@ long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
 
 	return ret;
 }
+
+/**
+ * vduse_vdpa_umem() - VDUSE_IOTLB_REG_UMEM and VDUSE_IOTLB_DEREG_UMEM
+ * @vdev: the device
+ * @argp: the daemon's struct vduse_iova_umem
+ * @reg: register, rather than deregister
+ *
+ * The memory goes behind the bounce range of the current attachment;
+ * the range is exact: IOVA 0 and the bounce range's size.  Pages are
+ * pinned before vduse_dev.lock is taken, since pinning takes the mmap
+ * lock, which vhost-vdpa holds around dma_map.
+ *
+ * Return: 0; -EFAULT; -EINVAL for a reserved field, an address space
+ * other than 0, an IOVA other than 0, a size other than the bounce
+ * range's, a misaligned address or, deregistering, arguments that are not
+ * what was registered; -ENODEV when the device is not attached; -EEXIST
+ * when memory is registered already; -ENOMEM past RLIMIT_MEMLOCK.
+ */
+long vduse_vdpa_umem(struct vduse_dev *vdev, void __user *argp, bool reg)
+{
+	struct vduse_umem *umem = NULL;
+	struct vduse_iova_umem arg;
+	long ret;
+
+	if (copy_from_user(&arg, argp, sizeof(arg)))
+		return -EFAULT;
+	if (memchr_inv(arg.reserved, 0, sizeof(arg.reserved)) || arg.asid ||
+	    arg.iova)
+		return -EINVAL;
+
+	if (reg) {
+		umem = vduse_umem_pin(arg.uaddr, arg.size);
+		if (IS_ERR(umem))
+			return PTR_ERR(umem);
+	}
+
+	mutex_lock(&vdev->lock);
+	if (!vdev->vdpa) {
+		ret = -ENODEV;
+	} else if (reg) {
+		ret = vduse_domain_set_umem(vdev->vdpa->domain, umem);
+		if (!ret)
+			umem = NULL;
+	} else {
+		umem = vduse_domain_clear_umem(vdev->vdpa->domain, arg.uaddr,
+					       arg.size);
+		ret = PTR_ERR_OR_ZERO(umem);
+		if (ret)
+			umem = NULL;
+	}
+	mutex_unlock(&vdev->lock);
+
+	if (umem)
+		vduse_umem_unpin(umem);
+
+	return ret;
+}
+
+/**
+ * vduse_vdpa_umem_drop() - the daemon goes: its memory leaves the domain
+ * @vdev: the device
+ *
+ * Must be called without vduse_dev.lock held.
+ */
+void vduse_vdpa_umem_drop(struct vduse_dev *vdev)
+{
+	struct vduse_umem *umem = NULL;
+
+	mutex_lock(&vdev->lock);
+	if (vdev->vdpa)
+		umem = vduse_domain_drop_umem(vdev->vdpa->domain);
+	mutex_unlock(&vdev->lock);
+
+	if (umem)
+		vduse_umem_unpin(umem);
+}
+
+/**
+ * vduse_vdpa_iova_info() - VDUSE_IOTLB_GET_INFO
+ * @vdev: the device
+ * @argp: the daemon's struct vduse_iova_info
+ *
+ * Describes the bounce domain's ranges: the bounce range, which daemon
+ * memory can back (VDUSE_IOVA_CAP_UMEM), and each coherent allocation.
+ *
+ * Return: 0; -EFAULT; -EINVAL for a reserved field, an address space
+ * other than 0, or an IOVA with nothing behind it; -ENODEV when the
+ * device is not attached.
+ */
+long vduse_vdpa_iova_info(struct vduse_dev *vdev, void __user *argp)
+{
+	struct vduse_iova_info info;
+	bool umem;
+	long ret;
+
+	if (copy_from_user(&info, argp, sizeof(info)))
+		return -EFAULT;
+	if (memchr_inv(info.reserved, 0, sizeof(info.reserved)) || info.asid)
+		return -EINVAL;
+
+	mutex_lock(&vdev->lock);
+	if (vdev->vdpa)
+		ret = vduse_domain_iova_info(vdev->vdpa->domain, info.start,
+					     &info.start, &info.last, &umem);
+	else
+		ret = -ENODEV;
+	mutex_unlock(&vdev->lock);
+	if (ret)
+		return ret;
+
+	info.capability = umem ? VDUSE_IOVA_CAP_UMEM : 0;
+
+	return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
+}

@@ -314,6 +314,9 @@ int vduse_vdpa_init(void);
 void vduse_vdpa_exit(void);
 long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
 			     bool v2);
+long vduse_vdpa_umem(struct vduse_dev *vdev, void __user *argp, bool reg);
+void vduse_vdpa_umem_drop(struct vduse_dev *vdev);
+long vduse_vdpa_iova_info(struct vduse_dev *vdev, void __user *argp);
 
 extern const struct dma_map_ops vduse_dma_ops;
 

@@ -4,8 +4,9 @@
  * the bounce domain: the kernel's virtio-blk driver reads what the daemon
  * holds and the daemon receives what the driver writes.  Also: a daemon
  * that exits and another that takes the running device over, kicks that
- * arrive before the eventfd, interrupt affinity, VDUSE_IOTLB_GET_FD's rules, kick/irq ioctl
- * errors and the sysfs attributes.
+ * arrive before the eventfd, interrupt affinity, daemon memory (umem),
+ * VDUSE_IOTLB_GET_FD's rules, kick/irq ioctl errors and the sysfs
+ * attributes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -272,23 +273,38 @@ static long long ipi_count(int cpu)
 	return n;
 }
 
+static void *spin_on_cpu1(void *arg)
+{
+	int *stop = arg;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(1, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		return NULL;
+	while (!__atomic_load_n(stop, __ATOMIC_ACQUIRE))
+		;
+	return NULL;
+}
+
 /*
  * vq0/irq_cb_affinity: read and written as a hex CPU mask, refused when
  * empty, malformed or naming CPUs that cannot exist; and the driver's
  * callback runs where it says: with this thread on CPU 0 and the mask on
- * CPU 1, injected interrupts become function-call IPIs to CPU 1.  Not
- * every one is counted (a call queued while CPU 1 drains its queue, or
- * while it polls in idle, needs no IPI), so half of them must be: run on
- * CPU 0, none would.
+ * CPU 1, injected interrupts become function-call IPIs to CPU 1 (kept
+ * busy, since an idle CPU that polls takes calls without an IPI).  Not
+ * every one need be counted (a call queued while CPU 1 drains its queue
+ * needs none), so half of them must be: run on CPU 0, none would.
  */
 TEST_F(serve, irq_cb_affinity)
 {
 	const char *path = SYSFS "/vq0/irq_cb_affinity";
 	char buf[256];
 	long long before, after;
+	int i, stop = 0;
+	pthread_t busy;
 	cpu_set_t set;
 	uint32_t vq = 0;
-	int i;
 
 	ASSERT_LT(0, vduse_sysfs_read(path, buf, sizeof(buf)));
 	EXPECT_EQ(0, vduse_sysfs_write(path, "1"));
@@ -310,17 +326,254 @@ TEST_F(serve, irq_cb_affinity)
 	ASSERT_EQ(0, attach(self, 0));
 	/* virtio_vdpa spread the queue over the CPUs at probe: ours now. */
 	EXPECT_EQ(0, vduse_sysfs_write(path, "2"));
+	/* CPU 1 busy, so that it takes each call by IPI, not from idle. */
+	ASSERT_EQ(0, pthread_create(&busy, NULL, spin_on_cpu1, &stop));
+	usleep(100000);
 	before = ipi_count(1);
 	ASSERT_LE(0, before);
 	for (i = 0; i < 500; i++)
 		ASSERT_EQ(0, ioctl(self->fd, VDUSE_VQ_INJECT_IRQ, &vq));
 	after = ipi_count(1);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+	pthread_join(busy, NULL);
 	EXPECT_LE(before + 250, after);
 	CPU_ZERO(&set);
 	CPU_SET(0, &set);
 	CPU_SET(1, &set);
 	sched_setaffinity(0, sizeof(set), &set);
 	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
+}
+
+/* VmLck of this process, in kB; -1 if unknown. */
+static long vm_locked_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+struct reader {
+	const char *path;
+	int stop;		/* __atomic */
+	unsigned int reads;	/* __atomic */
+	int bad;
+};
+
+/* Reads of known data in a loop, until told to stop; counts bad ones. */
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+	size_t len = 64 * 1024, i;
+	uint8_t *buf;
+	int dev;
+
+	dev = open(r->path, O_RDONLY | O_DIRECT);
+	if (dev < 0 || posix_memalign((void **)&buf, 4096, len)) {
+		r->bad++;
+		return NULL;
+	}
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		off_t off = (off_t)(rand() % 48) * len;
+
+		if (pread(dev, buf, len, off) != (ssize_t)len) {
+			r->bad++;
+			break;
+		}
+		for (i = 0; i < len; i++)
+			if (buf[i] != pattern(off + i))
+				break;
+		r->bad += i != len;
+		__atomic_fetch_add(&r->reads, 1, __ATOMIC_RELAXED);
+	}
+	free(buf);
+	close(dev);
+	return NULL;
+}
+
+/*
+ * The daemon stops touching buffers while its memory comes or goes, as
+ * vduse.rst asks: wait until the server has finished the turn it is in.
+ */
+static void server_pause(struct vduse_blk_server *srv)
+{
+	unsigned int p;
+
+	__atomic_store_n(&srv->paused, 1, __ATOMIC_RELEASE);
+	p = __atomic_load_n(&srv->passes, __ATOMIC_ACQUIRE);
+	while (__atomic_load_n(&srv->passes, __ATOMIC_ACQUIRE) - p < 2)
+		usleep(1000);
+}
+
+static void server_resume(struct vduse_blk_server *srv)
+{
+	__atomic_store_n(&srv->paused, 0, __ATOMIC_RELEASE);
+}
+
+static int umem_reg(struct vduse_blk_server *srv, int fd,
+		    struct vduse_iova_umem *u)
+{
+	int ret;
+
+	server_pause(srv);
+	ret = ioctl(fd, VDUSE_IOTLB_REG_UMEM, u);
+	if (!ret)
+		__atomic_store_n(&srv->iova.umem,
+				 (uint8_t *)(uintptr_t)u->uaddr,
+				 __ATOMIC_RELEASE);
+	server_resume(srv);
+	return ret;
+}
+
+static int umem_dereg(struct vduse_blk_server *srv, int fd,
+		      struct vduse_iova_umem *u)
+{
+	int ret;
+
+	server_pause(srv);
+	__atomic_store_n(&srv->iova.umem, NULL, __ATOMIC_RELEASE);
+	ret = ioctl(fd, VDUSE_IOTLB_DEREG_UMEM, u);
+	server_resume(srv);
+	return ret;
+}
+
+static void wait_reads(struct reader *r, unsigned int n)
+{
+	unsigned int start = __atomic_load_n(&r->reads, __ATOMIC_ACQUIRE);
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		if (__atomic_load_n(&r->reads, __ATOMIC_ACQUIRE) - start >= n)
+			return;
+		usleep(5000);
+	}
+}
+
+/*
+ * Daemon memory behind the bounce range: the misuses and their errnos,
+ * I/O served from the daemon's memory with the data checked, the locked
+ * memory accounted and given back, deregistration while reads run (the
+ * daemon stops using its memory first, as documented), registration
+ * cycles under I/O, and memory still registered at detach given back.
+ */
+TEST_F(serve, umem)
+{
+	const size_t bsz = 64 << 20;
+	struct vduse_iova_umem u = { .size = bsz };
+	struct vduse_iova_info info = { .start = 4096 };
+	struct reader r = { 0 };
+	long locked;
+	uint8_t *mem, *ro;
+	char path[64];
+	pthread_t t;
+	int i;
+
+	mem = mmap(NULL, bsz, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ro = mmap(NULL, bsz, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	ASSERT_NE(MAP_FAILED, ro);
+	u.uaddr = (uintptr_t)mem;
+
+	/* Nothing to put it behind before the device is attached. */
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_REG_UMEM, &u));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_INFO, &info));
+	EXPECT_EQ(ENODEV, errno);
+
+	ASSERT_EQ(0, attach(self, 0));
+	ASSERT_EQ(0, blockdev(path, sizeof(path)));
+	r.path = path;
+
+	ASSERT_EQ(0, ioctl(self->fd, VDUSE_IOTLB_GET_INFO, &info));
+	EXPECT_EQ(0, info.start);
+	EXPECT_EQ(bsz - 1, info.last);
+	EXPECT_EQ(VDUSE_IOVA_CAP_UMEM, info.capability);
+	info.start = 1ULL << 50;
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_INFO, &info));
+	EXPECT_EQ(EINVAL, errno);
+	info.start = 0;
+	info.reserved[0] = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_INFO, &info));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* The range is exact, the memory aligned and writable. */
+	u.iova = 4096;
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_REG_UMEM, &u));
+	EXPECT_EQ(EINVAL, errno);
+	u.iova = 0;
+	u.size = bsz / 2;
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_REG_UMEM, &u));
+	EXPECT_EQ(EINVAL, errno);
+	u.size = bsz;
+	u.uaddr += 8;
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_REG_UMEM, &u));
+	EXPECT_EQ(EINVAL, errno);
+	u.uaddr = (uintptr_t)mem;
+	u.reserved[2] = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_REG_UMEM, &u));
+	EXPECT_EQ(EINVAL, errno);
+	u.reserved[2] = 0;
+	u.asid = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_REG_UMEM, &u));
+	EXPECT_EQ(EINVAL, errno);
+	u.asid = 0;
+	u.uaddr = (uintptr_t)ro;
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_REG_UMEM, &u));
+	EXPECT_EQ(EFAULT, errno);
+	u.uaddr = (uintptr_t)mem;
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_DEREG_UMEM, &u));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* Registered: pinned and accounted, once. */
+	self->srv.iova.umem_size = bsz;
+	locked = vm_locked_kb();
+	ASSERT_EQ(0, umem_reg(&self->srv, self->fd, &u));
+	EXPECT_EQ(locked + (long)(bsz >> 10), vm_locked_kb());
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_REG_UMEM, &u));
+	EXPECT_EQ(EEXIST, errno);
+
+	/* Served from the daemon's memory, the data checked by the reader. */
+	ASSERT_EQ(0, pthread_create(&t, NULL, reader_main, &r));
+	wait_reads(&r, 20);
+	EXPECT_LT(0U, __atomic_load_n(&self->srv.iova.umem_hits,
+				      __ATOMIC_RELAXED));
+
+	/* Deregistered with reads in flight; a wrong address first. */
+	u.uaddr += 4096;
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_DEREG_UMEM, &u));
+	EXPECT_EQ(EINVAL, errno);
+	u.uaddr = (uintptr_t)mem;
+	EXPECT_EQ(0, umem_dereg(&self->srv, self->fd, &u));
+	EXPECT_EQ(locked, vm_locked_kb());
+	wait_reads(&r, 20);
+
+	/* Cycles, with the reads going on. */
+	for (i = 0; i < 10; i++) {
+		ASSERT_EQ(0, umem_reg(&self->srv, self->fd, &u));
+		wait_reads(&r, 5);
+		ASSERT_EQ(0, umem_dereg(&self->srv, self->fd, &u));
+	}
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, r.bad);
+	EXPECT_LT(50U, r.reads);
+	EXPECT_EQ(0, __atomic_load_n(&self->srv.error, __ATOMIC_RELAXED));
+	EXPECT_EQ(0U, __atomic_load_n(&self->srv.stale, __ATOMIC_RELAXED));
+
+	/* Still registered at detach: the pages are given back then. */
+	ASSERT_EQ(0, umem_reg(&self->srv, self->fd, &u));
+	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
+	EXPECT_EQ(locked, vm_locked_kb());
+	munmap(mem, bsz);
+	munmap(ro, bsz);
 }
 
 TEST_F(serve, iotlb_get_fd)

@@ -286,10 +286,15 @@ int vduse_sysfs_write(const char *path, const char *val)
 void *vduse_iova_to_va(struct vduse_iova_cache *c, uint64_t iova, size_t len)
 {
 	struct vduse_iotlb_entry entry = { .start = iova };
+	uint8_t *umem = __atomic_load_n(&c->umem, __ATOMIC_ACQUIRE);
 	struct vduse_iova_map *m;
 	void *addr;
 	int i, fd;
 
+	if (umem && iova + len <= c->umem_size && iova + len >= iova) {
+		__atomic_fetch_add(&c->umem_hits, 1, __ATOMIC_RELAXED);
+		return umem + iova;
+	}
 	for (i = 0; i < c->nr; i++) {
 		m = &c->maps[i];
 		if (iova >= m->start && iova + len - 1 <= m->last)
@@ -486,6 +491,12 @@ static void *blk_server_main(void *data)
 		uint64_t cnt;
 		int any = 0;
 
+		if (__atomic_load_n(&s->paused, __ATOMIC_ACQUIRE)) {
+			__atomic_fetch_add(&s->passes, 1, __ATOMIC_RELEASE);
+			usleep(1000);
+			continue;
+		}
+
 		if (poll(&pfd, 1, 50) > 0 && read(efd, &cnt, sizeof(cnt)) < 0)
 			continue;
 		for (;;) {
@@ -508,6 +519,7 @@ static void *blk_server_main(void *data)
 		}
 		if (any && ioctl(s->fd, VDUSE_VQ_INJECT_IRQ, &vq))
 			blk_fail(s, -errno);
+		__atomic_fetch_add(&s->passes, 1, __ATOMIC_RELEASE);
 	}
 	kick.fd = VDUSE_EVENTFD_DEASSIGN;
 	ioctl(s->fd, VDUSE_VQ_SETUP_KICKFD, &kick);
@@ -534,6 +546,7 @@ int vduse_blk_server_start(struct vduse_blk_server *s)
 {
 	s->iova.fd = s->fd;
 	s->iova.nr = 0;
+	s->iova.umem = NULL;
 	__atomic_store_n(&s->stop, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->exited, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->serving, 0, __ATOMIC_RELEASE);

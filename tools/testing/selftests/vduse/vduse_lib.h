@@ -83,6 +83,14 @@ struct vduse_iova_cache {
 	int fd;				/* the device node */
 	struct vduse_iova_map maps[64];
 	int nr;
+	/*
+	 * __atomic: daemon memory registered with VDUSE_IOTLB_REG_UMEM
+	 * behind [0, umem_size), used instead of the fd mapping; NULL if
+	 * none.  umem_hits counts the lookups it answered.
+	 */
+	uint8_t *umem;
+	uint64_t umem_size;
+	unsigned int umem_hits;
 };
 
 /* The address for [iova, iova + len), mapping it if needed; NULL if not. */
@@ -113,6 +121,8 @@ struct vduse_blk_server {
 	int serving;			/* __atomic: the rings are in use */
 	int exited;			/* __atomic: the thread is done */
 	unsigned int served;		/* __atomic: requests completed */
+	unsigned int passes;		/* __atomic: turns of the serving loop */
+	int paused;			/* __atomic: touch no ring or buffer */
 	int error;			/* __atomic: first error seen, -errno */
 	/* __atomic: bounce pages that showed bytes no mapping put there */
 	unsigned int stale;
