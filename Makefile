@@ -28,7 +28,8 @@ KBUILD_ARGS := -C $(KDIR) M=$(DRV) W=1 KCFLAGS=-Werror \
 
 export KVER KDIR BUILD CACHE SRC_TARBALL TOP
 
-.PHONY: all module selftests deps check vm demo lint intree bench clean help
+.PHONY: all module selftests deps check vm demo lint intree bench clean help \
+	debug-kernel
 
 all: module selftests
 
@@ -40,6 +41,8 @@ help:
 	@echo "make demo      a virtio-blk disk served from userspace, end to end"
 	@echo "make lint      checkpatch, sparse, kernel-doc, ABI and docs checks"
 	@echo "make intree    build the driver inside linux-source-6.12"
+	@echo "make debug-kernel  build the KASAN/lockdep/kmemleak test kernel"
+	@echo "make check KERNEL=debug  the tests on it (T='a b' for some)"
 
 deps:
 	@$(TOP)/scripts/deps.sh
@@ -58,8 +61,22 @@ selftests:
 		EXTRA_CFLAGS=-Werror
 	@$(MAKE) -s -C $(SELFTESTS) list-tests > $(BUILD)/selftests/tests.list
 
+# KERNEL=debug: the same tests on a KASAN/lockdep/kmemleak kernel built
+# from linux-source-6.12 (scripts/debug-kernel.sh, cached).
 check: deps-if-needed all
-	@$(VMDIR)/run-tests.sh $(if $(T),--test $(T))
+ifeq ($(KERNEL),debug)
+	@out=$$($(TOP)/scripts/debug-module.sh) && \
+	dk=$$(sed -n 1p <<< "$$out") && \
+	VDUSE_KERNEL=$$dk/arch/x86/boot/bzImage \
+	KVER=$$(cat $$dk/include/config/kernel.release) \
+	VDUSE_KO=$$(sed -n 2p <<< "$$out") VDUSE_VM_MEM=3072 \
+	$(VMDIR)/run-tests.sh --timeout 5400 $(foreach t,$(T),--test $(t))
+else
+	@$(VMDIR)/run-tests.sh $(foreach t,$(T),--test $(t))
+endif
+
+debug-kernel:
+	@$(TOP)/scripts/debug-kernel.sh
 
 vm: deps-if-needed all
 	@$(VMDIR)/run-vm.sh --interactive

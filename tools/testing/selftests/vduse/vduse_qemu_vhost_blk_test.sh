@@ -23,6 +23,12 @@ if [ ! -x "$QEMU/usr/bin/qemu-system-x86_64" ]; then
 	for i in $(seq $PLAN); do skip "QEMU 10 is not in the cache (make deps)"; done
 	exit $KSFT_SKIP
 fi
+# The nested guest boots this kernel with its modules: a kernel built
+# here (make check KERNEL=debug) has no package to lend them.
+if [ ! -r "/boot/vmlinuz-$KVER" ] || [ ! -d "/lib/modules/$KVER" ]; then
+	for i in $(seq $PLAN); do skip "no /boot/vmlinuz-$KVER and modules for the nested guest"; done
+	exit $KSFT_SKIP
+fi
 
 trap 'qsd_stop; vdpa dev del $NAME 2>/dev/null' EXIT
 

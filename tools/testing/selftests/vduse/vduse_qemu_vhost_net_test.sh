@@ -30,6 +30,12 @@ if [ ! -x "$QEMU/usr/bin/qemu-system-x86_64" ] || [ ! -x "$daemon" ] || [ ! -x "
 	for i in $(seq $PLAN); do skip "QEMU 10 or the helpers missing (make deps; make)"; done
 	exit $KSFT_SKIP
 fi
+# The nested guest boots this kernel with its modules: a kernel built
+# here (make check KERNEL=debug) has no package to lend them.
+if [ ! -r "/boot/vmlinuz-$KVER" ] || [ ! -d "/lib/modules/$KVER" ]; then
+	for i in $(seq $PLAN); do skip "no /boot/vmlinuz-$KVER and modules for the nested guest"; done
+	exit $KSFT_SKIP
+fi
 
 DPID=
 HPID=

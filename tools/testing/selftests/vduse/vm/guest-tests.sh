@@ -15,7 +15,7 @@ set -u
 
 sel=$VDUSE_TOP/tools/testing/selftests/vduse
 bin=$VDUSE_BUILD/selftests
-ko=$VDUSE_TOP/drivers/vdpa/vdpa_user/vduse.ko
+ko=${VDUSE_KO:-$VDUSE_TOP/drivers/vdpa/vdpa_user/vduse.ko}
 out=/tmp/out
 results=$out/results
 : > "$results"
@@ -40,8 +40,11 @@ fatal() {
 mkdir -p /run/modprobe.d
 echo "install vduse /bin/false" > /run/modprobe.d/vduse-tests.conf
 
-modprobe -a vdpa vhost_iotlb virtio_vdpa vhost_vdpa virtio_blk virtio_net tun ||
-	fatal "cannot load the vdpa stack"
+# A kernel without a module tree here (the debug kernel) has it built in.
+if [ -d "/lib/modules/$(uname -r)" ]; then
+	modprobe -a vdpa vhost_iotlb virtio_vdpa vhost_vdpa virtio_blk \
+		virtio_net tun || fatal "cannot load the vdpa stack"
+fi
 [ -r "$ko" ] || fatal "$ko is missing: run make"
 insmod "$ko" || fatal "insmod $ko failed"
 "$sel/vduse_is_ours.sh" "$ko" || fatal "the loaded vduse module is not ours"
@@ -99,4 +102,22 @@ for t in "${tests[@]}"; do
 		record "ok" "$t: exit status and kernel log"
 	fi
 done
+
+# A kmemleak kernel: after everything, nothing of ours may have leaked.
+if [ -e /sys/kernel/debug/kmemleak ] ||
+   { mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null &&
+     [ -e /sys/kernel/debug/kmemleak ]; }; then
+	# Scanned with the module loaded, so that its symbols resolve.
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 5
+	echo scan > /sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak > "$out/kmemleak.txt"
+	if grep -q vduse "$out/kmemleak.txt"; then
+		record "not ok" "kmemleak: objects leaked by vduse (see kmemleak.txt)"
+		grep -B2 -A20 vduse "$out/kmemleak.txt" | head -n 60 | sed 's/^/#   /'
+	else
+		record "ok" "kmemleak: nothing leaked by vduse ($(grep -c \
+			'^unreferenced object' "$out/kmemleak.txt") reports elsewhere)"
+	fi
+fi
 exit 0

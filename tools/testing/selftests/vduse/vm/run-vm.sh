@@ -83,6 +83,9 @@ fi
 	echo "export VDUSE_TOP=$(printf %q "$top") VDUSE_KVER=$(printf %q "$kver")"
 	echo "export VDUSE_BUILD=$(printf %q "${BUILD:-$top/build}")"
 	echo "export VDUSE_CACHE=$(printf %q "$cache")"
+	for v in VDUSE_KO VDUSE_FUZZ_SEED VDUSE_FUZZ_ITERS; do
+		[ -z "${!v:-}" ] || echo "export $v=$(printf %q "${!v}")"
+	done
 	echo "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	echo "cd /tmp"
 	printf 'exec bash /tmp/out/job-script' 
