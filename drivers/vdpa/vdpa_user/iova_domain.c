@@ -16,6 +16,9 @@
  * sees what an earlier mapping left there.  Coherent allocations are
  * zeroed pages of their own.
  *
+ * Bounce pages are allocated on first use (a mapping, or the daemon's
+ * fault), so that an idle device costs no memory for its bounce range.
+ *
  * Lifetime: the domain's file may outlive the domain's owner (a daemon
  * keeps it open or mapped), so vduse_domain_destroy() only marks the
  * domain dead and frees what it holds; the structure itself goes with
@@ -133,20 +136,63 @@ static struct page *vduse_domain_page_locked(struct vduse_domain *domain,
 	return pfn_to_page(PHYS_PFN(map->addr + (iova - map->start)));
 }
 
+/*
+ * Give bounce slot idx a page if it has none.  @spare, if given, is used
+ * instead of allocating (with @gfp) and is consumed either way.  Under
+ * bounce_lock (read) or with the slot owned by the caller's IOVA.
+ *
+ * Return: false when no page could be had.
+ */
+static bool vduse_domain_fill_slot(struct vduse_domain *domain,
+				   unsigned long idx, struct page *spare,
+				   gfp_t gfp)
+{
+	struct vduse_bounce_page *bp = &domain->bounce[idx];
+
+	if (READ_ONCE(bp->page)) {
+		if (spare)
+			__free_page(spare);
+		return true;
+	}
+	if (!spare)
+		spare = alloc_page(gfp | __GFP_ZERO | __GFP_NOWARN);
+	if (!spare)
+		return false;
+	if (cmpxchg(&bp->page, NULL, spare))
+		__free_page(spare);
+
+	return true;
+}
+
 /* The page behind an IOVA, with a reference, or NULL. */
 static struct page *vduse_domain_get_page(struct vduse_domain *domain,
 					  u64 iova)
 {
+	struct page *spare = NULL;
 	unsigned long flags;
 	struct page *page;
+
+	/* A bounce page nobody used yet: the daemon gets a zeroed one. */
+	if (iova < domain->bounce_size &&
+	    !READ_ONCE(domain->bounce[iova >> PAGE_SHIFT].page))
+		spare = alloc_page(GFP_KERNEL | __GFP_ZERO);
 
 	spin_lock(&domain->lock);
 	read_lock_irqsave(&domain->bounce_lock, flags);
 	/* With daemon memory registered the daemon uses that instead. */
-	if (iova < domain->bounce_size && domain->umem)
+	if (iova < domain->bounce_size && domain->umem) {
 		page = NULL;
-	else
+	} else {
+		if (iova < domain->bounce_size && !domain->dead)
+			vduse_domain_fill_slot(domain, iova >> PAGE_SHIFT,
+					       spare, GFP_ATOMIC);
+		else if (spare)
+			__free_page(spare);
+		spare = NULL;
 		page = vduse_domain_page_locked(domain, iova);
+	}
+	if (spare)
+		__free_page(spare);
 	if (page)
 		get_page(page);
 	read_unlock_irqrestore(&domain->bounce_lock, flags);
@@ -204,7 +250,6 @@ static const struct file_operations vduse_domain_fops = {
 struct vduse_domain *vduse_domain_create(u64 bounce_size)
 {
 	struct vduse_domain *domain;
-	unsigned long i;
 	int ret;
 
 	ret = iova_cache_get();
@@ -221,14 +266,10 @@ struct vduse_domain *vduse_domain_create(u64 bounce_size)
 	spin_lock_init(&domain->lock);
 	rwlock_init(&domain->bounce_lock);
 
+	/* The pages themselves come on first use. */
 	domain->bounce = vcalloc(domain->nr_bounce, sizeof(*domain->bounce));
 	if (!domain->bounce)
 		goto out_free_domain;
-	for (i = 0; i < domain->nr_bounce; i++) {
-		domain->bounce[i].page = alloc_page(GFP_KERNEL | __GFP_ZERO);
-		if (!domain->bounce[i].page)
-			goto out_free_pages;
-	}
 
 	domain->coherent_map = vhost_iotlb_alloc(VDUSE_DOMAIN_COHERENT_MAX, 0);
 	if (!domain->coherent_map)
@@ -262,8 +303,6 @@ out_put_stream:
 out_free_iotlb:
 	vhost_iotlb_free(domain->coherent_map);
 out_free_pages:
-	for (i = 0; i < domain->nr_bounce && domain->bounce[i].page; i++)
-		__free_page(domain->bounce[i].page);
 	vfree(domain->bounce);
 out_free_domain:
 	kfree(domain);
@@ -295,7 +334,8 @@ void vduse_domain_destroy(struct vduse_domain *domain)
 	put_iova_domain(&domain->stream);
 	vhost_iotlb_free(domain->coherent_map);
 	for (i = 0; i < domain->nr_bounce; i++)
-		__free_page(domain->bounce[i].page);
+		if (domain->bounce[i].page)
+			__free_page(domain->bounce[i].page);
 	vfree(domain->bounce);
 	iova_cache_put();
 	/* The structure goes with the file's last reference. */
@@ -390,7 +430,7 @@ dma_addr_t vduse_domain_map_page(struct vduse_domain *domain,
 	phys_addr_t phys = page_to_phys(page) + offset;
 	size_t off = offset_in_page(phys);
 	unsigned long npages = PAGE_ALIGN(off + size) >> PAGE_SHIFT;
-	unsigned long pfn, i;
+	unsigned long pfn, i, flags;
 	u64 iova;
 
 	if (!size)
@@ -400,6 +440,18 @@ dma_addr_t vduse_domain_map_page(struct vduse_domain *domain,
 			      domain->nr_bounce - 1, true);
 	if (!pfn)
 		return DMA_MAPPING_ERROR;
+
+	/* A page for each slot; none to be had is a mapping error. */
+	read_lock_irqsave(&domain->bounce_lock, flags);
+	for (i = 0; i < npages; i++)
+		if (!vduse_domain_fill_slot(domain, pfn + i, NULL,
+					    GFP_ATOMIC))
+			break;
+	read_unlock_irqrestore(&domain->bounce_lock, flags);
+	if (i < npages) {
+		free_iova_fast(&domain->stream, pfn, npages);
+		return DMA_MAPPING_ERROR;
+	}
 
 	for (i = 0; i < npages; i++)
 		domain->bounce[pfn + i].orig = (phys & PAGE_MASK) +
@@ -670,7 +722,11 @@ static void vduse_domain_swap_bounce(struct vduse_domain *domain,
 	for (i = 0; i < domain->nr_bounce; i++) {
 		struct page *from = domain->bounce[i].page;
 
-		copy_highpage(to[i], from);
+		/* A slot never used holds zeroes. */
+		if (from)
+			copy_highpage(to[i], from);
+		else
+			clear_highpage(to[i]);
 		save[i] = from;
 		domain->bounce[i].page = to[i];
 	}
@@ -808,7 +864,8 @@ int vduse_domain_set_umem(struct vduse_domain *domain,
  * afterwards is its own.  The caller serializes the umem calls.
  *
  * Return: the memory, to unpin with vduse_umem_unpin(), or an ERR_PTR():
- * -EINVAL when nothing is registered or @uaddr and @size are not what was.
+ * -EINVAL when nothing is registered or @uaddr and @size are not what
+ * was, -ENOMEM when the domain's pages cannot be had back.
  */
 struct vduse_umem *vduse_domain_clear_umem(struct vduse_domain *domain,
 					   u64 uaddr, u64 size)
@@ -816,8 +873,19 @@ struct vduse_umem *vduse_domain_clear_umem(struct vduse_domain *domain,
 	struct vduse_umem *umem = domain->umem;
 	unsigned long flags;
 
+	unsigned long i;
+
 	if (!umem || umem->uaddr != uaddr || size != domain->bounce_size)
 		return ERR_PTR(-EINVAL);
+
+	/* Slots that never had a page of the domain's get one now. */
+	for (i = 0; i < umem->npages; i++) {
+		if (umem->kpages[i])
+			continue;
+		umem->kpages[i] = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!umem->kpages[i])
+			return ERR_PTR(-ENOMEM);
+	}
 
 	vduse_domain_swap_bounce(domain, umem->kpages, umem->pages);
 	write_lock_irqsave(&domain->bounce_lock, flags);
@@ -857,9 +925,24 @@ int vduse_domain_iova_info(struct vduse_domain *domain, u64 iova,
  */
 struct vduse_umem *vduse_domain_drop_umem(struct vduse_domain *domain)
 {
-	if (!domain->umem)
-		return NULL;
+	struct vduse_umem *umem = domain->umem;
+	unsigned long flags, i;
 
-	return vduse_domain_clear_umem(domain, domain->umem->uaddr,
-				       domain->bounce_size);
+	if (!umem)
+		return NULL;
+	if (!IS_ERR(vduse_domain_clear_umem(domain, umem->uaddr,
+					    domain->bounce_size)))
+		return umem;
+
+	/*
+	 * No page to copy the contents back into: the slots go back to what
+	 * they had, without the data.  Only for a daemon that is going away.
+	 */
+	write_lock_irqsave(&domain->bounce_lock, flags);
+	for (i = 0; i < umem->npages; i++)
+		domain->bounce[i].page = umem->kpages[i];
+	domain->umem = NULL;
+	write_unlock_irqrestore(&domain->bounce_lock, flags);
+
+	return umem;
 }

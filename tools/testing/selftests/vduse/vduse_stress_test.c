@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Stress: 64 devices created, attached, detached and destroyed by four
+ * threads at once; 10,000 create/destroy cycles with slab and vmalloc
+ * usage flat at the end.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/virtio_blk.h>
+
+#include "../kselftest_harness.h"
+#include "vduse_lib.h"
+
+#define THREADS		4
+#define PER_THREAD	16
+
+struct worker {
+	int id;
+	int failures;
+	char what[128];		/* the first failure */
+};
+
+static void fail(struct worker *w, const char *what, int i, int ret)
+{
+	if (!w->failures++)
+		snprintf(w->what, sizeof(w->what), "%s of device %d: %d",
+			 what, i, ret);
+}
+
+static void *worker_main(void *arg)
+{
+	struct vduse_vq_config vq = { .index = 0, .max_size = 64 };
+	struct vduse_ctl_daemon d[PER_THREAD];
+	struct worker *w = arg;
+	struct vduse_test_config c;
+	int fd[PER_THREAD];
+	char name[32];
+	int ctrl, i, ret, tries;
+
+	ctrl = vduse_ctrl_open();
+	if (ctrl < 0) {
+		fail(w, "open control", 0, ctrl);
+		return NULL;
+	}
+	memset(d, 0, sizeof(d));
+	for (i = 0; i < PER_THREAD; i++) {
+		fd[i] = -1;
+		snprintf(name, sizeof(name), "stress-%d-%d", w->id, i);
+		vduse_test_blk_config(&c, name);
+		/* No sector to read: attaching runs the control path only. */
+		((struct virtio_blk_config *)c.cfg.config)->capacity = 0;
+		ret = vduse_create(ctrl, &c);
+		if (ret) {
+			fail(w, "create", i, ret);
+			continue;
+		}
+		fd[i] = vduse_dev_open(name);
+		if (fd[i] < 0 || ioctl(fd[i], VDUSE_VQ_SETUP, &vq) ||
+		    vduse_ctl_daemon_start(&d[i], fd[i])) {
+			fail(w, "set up", i, fd[i]);
+			continue;
+		}
+		ret = vduse_vdpa_add(name, 120);
+		if (ret)
+			fail(w, "vdpa dev add", i, ret);
+	}
+	for (i = 0; i < PER_THREAD; i++) {
+		snprintf(name, sizeof(name), "stress-%d-%d", w->id, i);
+		ret = vduse_vdpa_del(name, 120);
+		if (ret)
+			fail(w, "vdpa dev del", i, ret);
+		if (fd[i] >= 0) {
+			vduse_ctl_daemon_stop(&d[i]);
+			close(fd[i]);
+		}
+		/*
+		 * Another thread's fork() may hold a copy of the node's file
+		 * until its child execs (O_CLOEXEC): EBUSY for that moment.
+		 */
+		for (tries = 0; tries < 100; tries++) {
+			ret = vduse_destroy(ctrl, name);
+			if (ret != -EBUSY)
+				break;
+			usleep(10000);
+		}
+		if (ret)
+			fail(w, "destroy", i, ret);
+	}
+	close(ctrl);
+	return NULL;
+}
+
+TEST(many_devices_from_several_threads)
+{
+	struct worker w[THREADS];
+	pthread_t t[THREADS];
+	int i;
+
+	for (i = 0; i < THREADS; i++) {
+		w[i].id = i;
+		w[i].failures = 0;
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, worker_main, &w[i]));
+	}
+	for (i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		EXPECT_EQ(0, w[i].failures)
+			TH_LOG("thread %d: %s", i, w[i].what);
+	}
+	EXPECT_NE(0, access("/dev/vduse/stress-0-0", F_OK));
+}
+
+static long meminfo_kb(const char *key)
+{
+	char line[256];
+	size_t n = strlen(key);
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':') {
+			kb = strtol(line + n + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kb;
+}
+
+static int cycle(int ctrl, struct vduse_test_config *c)
+{
+	return vduse_create(ctrl, c) || vduse_destroy(ctrl, c->cfg.name);
+}
+
+/* Slab within 2 MiB, vmalloc within 1 MiB: 200 bytes a cycle would not be. */
+TEST(ten_thousand_create_destroy_cycles)
+{
+	struct vduse_test_config c;
+	long slab, vmalloc;
+	int ctrl, i, bad = 0;
+
+	ctrl = vduse_ctrl_open();
+	ASSERT_LE(0, ctrl);
+	vduse_test_blk_config(&c, "stress-cycle");
+	c.cfg.vq_num = 8;
+	for (i = 0; i < 200; i++)
+		bad += cycle(ctrl, &c);
+	slab = meminfo_kb("Slab");
+	vmalloc = meminfo_kb("VmallocUsed");
+	for (i = 0; i < 10000; i++)
+		bad += cycle(ctrl, &c);
+	EXPECT_EQ(0, bad);
+	TH_LOG("slab %ld -> %ld kB, vmalloc %ld -> %ld kB", slab,
+	       meminfo_kb("Slab"), vmalloc, meminfo_kb("VmallocUsed"));
+	EXPECT_GT(slab + 2048, meminfo_kb("Slab"));
+	EXPECT_GT(vmalloc + 1024, meminfo_kb("VmallocUsed"));
+	close(ctrl);
+}
+
+TEST_HARNESS_MAIN
