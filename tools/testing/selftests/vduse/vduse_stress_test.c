@@ -94,7 +94,20 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-TEST(many_devices_from_several_threads)
+FIXTURE(stress) {
+	int unused;
+};
+
+FIXTURE_SETUP(stress)
+{
+}
+
+FIXTURE_TEARDOWN(stress)
+{
+}
+
+/* Minutes on a KASAN kernel under TCG, not the harness's 30 s. */
+TEST_F_TIMEOUT(stress, many_devices_from_several_threads, 900)
 {
 	struct worker w[THREADS];
 	pthread_t t[THREADS];
@@ -137,7 +150,7 @@ static int cycle(int ctrl, struct vduse_test_config *c)
 }
 
 /* Slab within 2 MiB, vmalloc within 1 MiB: 200 bytes a cycle would not be. */
-TEST(ten_thousand_create_destroy_cycles)
+TEST_F_TIMEOUT(stress, ten_thousand_create_destroy_cycles, 900)
 {
 	struct vduse_test_config c;
 	long slab, vmalloc;

@@ -52,6 +52,10 @@ export VDUSE_KO=$ko
 
 default_timeout=$(sed -n 's/^timeout=//p' "$sel/settings")
 default_timeout=${default_timeout:-300}
+# A KASAN and lockdep kernel under TCG runs several times slower.
+case "$(uname -r)" in
+*-vduse-debug) default_timeout=$((default_timeout * 4)) ;;
+esac
 
 if [ $# -gt 0 ]; then
 	tests=("$@")
