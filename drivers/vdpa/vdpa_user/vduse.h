@@ -103,6 +103,8 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
  *	reset (a probe that fails after DRIVER_OK)
  * @irq_affinity: the CPUs @cb runs on (set_vq_affinity, or sysfs
  *	vqN/irq_cb_affinity); all possible CPUs by default
+ * @irq_work: runs @cb on a CPU of @irq_affinity when the injecting CPU
+ *	is not one
  * @affinity_attr: sysfs vqN/irq_cb_affinity
  * @attrs: @affinity_attr's attribute, NULL-terminated
  * @sysfs_group: sysfs directory vqN
@@ -130,6 +132,7 @@ struct vduse_vq {
 	struct vdpa_callback cb;
 	bool cb_enabled;
 	cpumask_var_t irq_affinity;
+	struct work_struct irq_work;
 
 	struct device_attribute affinity_attr;
 	struct attribute *attrs[2];

@@ -22,6 +22,7 @@
 #define VDUSE_VQ_SIZE_MAX	32768
 
 static void vduse_vq_kick_work(struct work_struct *work);
+static void vduse_vq_irq_work(struct work_struct *work);
 
 /**
  * vduse_vqs_alloc() - allocate a device's virtqueues
@@ -43,6 +44,7 @@ int vduse_vqs_alloc(struct vduse_dev *vdev)
 		vq->index = i;
 		spin_lock_init(&vq->kick_lock);
 		INIT_WORK(&vq->kick_work, vduse_vq_kick_work);
+		INIT_WORK(&vq->irq_work, vduse_vq_irq_work);
 		spin_lock_init(&vq->irq_lock);
 		if (!alloc_cpumask_var(&vq->irq_affinity, GFP_KERNEL))
 			return -ENOMEM;
@@ -63,6 +65,7 @@ void vduse_vqs_free(struct vduse_dev *vdev)
 	if (vdev->vqs) {
 		for (i = 0; i < vdev->vq_num; i++) {
 			cancel_work_sync(&vdev->vqs[i].kick_work);
+			cancel_work_sync(&vdev->vqs[i].irq_work);
 			free_cpumask_var(vdev->vqs[i].irq_affinity);
 		}
 		vduse_vqs_drop_kickfds(vdev);
@@ -302,15 +305,18 @@ long vduse_vq_inject_irq(struct vduse_dev *vdev, void __user *argp)
 	return 0;
 }
 
-/* The driver's callback, with interrupts off: on the CPU chosen. */
-static void vduse_vq_run_cb(void *data)
+/* The driver's callback, with interrupts off as for a real interrupt. */
+static void vduse_vq_run_cb(struct vduse_vq *vq)
 {
-	struct vduse_vq *vq = data;
-
-	spin_lock(&vq->irq_lock);
+	spin_lock_irq(&vq->irq_lock);
 	if (vq->cb_enabled && vq->cb.callback)
 		vq->cb.callback(vq->cb.private);
-	spin_unlock(&vq->irq_lock);
+	spin_unlock_irq(&vq->irq_lock);
+}
+
+static void vduse_vq_irq_work(struct work_struct *work)
+{
+	vduse_vq_run_cb(container_of(work, struct vduse_vq, irq_work));
 }
 
 /**
@@ -319,10 +325,10 @@ static void vduse_vq_run_cb(void *data)
  * @vq: one of its virtqueues
  *
  * Runs it with interrupts off, as a hardware interrupt would, on a CPU
- * of the queue's affinity: this one if it is in the mask, else the first
- * online CPU of the mask, through an IPI that is waited for (this one if
- * none is online).  Does nothing unless the driver is running and the
- * queue ready.  Must be called with interrupts on.
+ * of the queue's affinity: here if this CPU is in the mask, else in a
+ * work item queued on the first online CPU of the mask and waited for.
+ * Does nothing unless the driver is running and the queue ready.  May
+ * sleep.
  */
 void vduse_vq_signal(struct vduse_dev *vdev, struct vduse_vq *vq)
 {
@@ -333,14 +339,21 @@ void vduse_vq_signal(struct vduse_dev *vdev, struct vduse_vq *vq)
 
 	cpu = get_cpu();
 	spin_lock_irq(&vq->irq_lock);
+	target = cpu;
 	if (!cpumask_test_cpu(cpu, vq->irq_affinity)) {
 		target = cpumask_any_and(vq->irq_affinity, cpu_online_mask);
-		if (target < nr_cpu_ids)
-			cpu = target;
+		if (target >= nr_cpu_ids)
+			target = cpu;
 	}
+	if (target == cpu && vq->cb_enabled && vq->cb.callback)
+		vq->cb.callback(vq->cb.private);
 	spin_unlock_irq(&vq->irq_lock);
-	smp_call_function_single(cpu, vduse_vq_run_cb, vq, 1);
 	put_cpu();
+
+	if (target != cpu) {
+		queue_work_on(target, system_highpri_wq, &vq->irq_work);
+		flush_work(&vq->irq_work);
+	}
 }
 
 /**

@@ -243,66 +243,63 @@ TEST_F(serve, another_daemon_takes_over)
 	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
 }
 
-/* Function-call IPIs CPU cpu took so far, from /proc/interrupts. */
-static long long ipi_count(int cpu)
-{
-	char line[4096], *p, *end;
-	long long n = -1;
-	FILE *f;
-	int i;
+#define TRACING	"/sys/kernel/tracing"
 
-	f = fopen("/proc/interrupts", "r");
+/*
+ * Work items that ran vduse_vq_irq_work, from the workqueue trace: how
+ * many, and how many of them on CPU cpu.
+ */
+static int irq_work_cpus(int cpu, int *on_cpu)
+{
+	char line[512], tag[16];
+	int n = 0;
+	FILE *f;
+
+	*on_cpu = 0;
+	snprintf(tag, sizeof(tag), "[%03d]", cpu);
+	f = fopen(TRACING "/trace", "r");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		p = line + strspn(line, " ");
-		if (strncmp(p, "CAL:", 4))
+		if (!strstr(line, "vduse_vq_irq_work"))
 			continue;
-		p += 4;
-		for (i = 0; i <= cpu; i++) {
-			n = strtoll(p, &end, 10);
-			if (end == p) {
-				n = -1;
-				break;
-			}
-			p = end;
-		}
-		break;
+		n++;
+		*on_cpu += !!strstr(line, tag);
 	}
 	fclose(f);
 	return n;
 }
 
-static void *spin_on_cpu1(void *arg)
+static int trace_irq_works(int on)
 {
-	int *stop = arg;
-	cpu_set_t set;
+	if (access(TRACING "/trace", F_OK) &&
+	    system("mount -t tracefs nodev " TRACING " 2>/dev/null"))
+		return -1;
+	/* Opening the trace with O_TRUNC empties it. */
+	if (on) {
+		int fd = open(TRACING "/trace", O_WRONLY | O_TRUNC);
 
-	CPU_ZERO(&set);
-	CPU_SET(1, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		return NULL;
-	while (!__atomic_load_n(stop, __ATOMIC_ACQUIRE))
-		;
-	return NULL;
+		if (fd < 0)
+			return -1;
+		close(fd);
+	}
+	return vduse_sysfs_write(TRACING
+		"/events/workqueue/workqueue_execute_start/enable",
+		on ? "1" : "0");
 }
 
 /*
  * vq0/irq_cb_affinity: read and written as a hex CPU mask, refused when
  * empty, malformed or naming CPUs that cannot exist; and the driver's
  * callback runs where it says: with this thread on CPU 0 and the mask on
- * CPU 1, injected interrupts become function-call IPIs to CPU 1 (kept
- * busy, since an idle CPU that polls takes calls without an IPI).  Not
- * every one need be counted (a call queued while CPU 1 drains its queue
- * needs none), so half of them must be: run on CPU 0, none would.
+ * CPU 1, every injected interrupt runs in a work item on CPU 1 (seen in
+ * the workqueue trace); with the mask on CPU 0, none does.
  */
 TEST_F(serve, irq_cb_affinity)
 {
 	const char *path = SYSFS "/vq0/irq_cb_affinity";
+	int i, n, on1;
 	char buf[256];
-	long long before, after;
-	int i, stop = 0;
-	pthread_t busy;
 	cpu_set_t set;
 	uint32_t vq = 0;
 
@@ -318,7 +315,9 @@ TEST_F(serve, irq_cb_affinity)
 	EXPECT_NE(0, access(SYSFS "/vq1", F_OK));
 
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
-		SKIP(return, "one CPU: no IPI to see");
+		SKIP(return, "one CPU: nowhere else to run");
+	if (trace_irq_works(1))
+		SKIP(return, "no tracefs");
 
 	CPU_ZERO(&set);
 	CPU_SET(0, &set);
@@ -326,19 +325,20 @@ TEST_F(serve, irq_cb_affinity)
 	ASSERT_EQ(0, attach(self, 0));
 	/* virtio_vdpa spread the queue over the CPUs at probe: ours now. */
 	EXPECT_EQ(0, vduse_sysfs_write(path, "2"));
-	/* CPU 1 busy, so that it takes each call by IPI, not from idle. */
-	ASSERT_EQ(0, pthread_create(&busy, NULL, spin_on_cpu1, &stop));
-	usleep(100000);
-	before = ipi_count(1);
-	ASSERT_LE(0, before);
-	for (i = 0; i < 500; i++)
+	trace_irq_works(1);
+	for (i = 0; i < 50; i++)
 		ASSERT_EQ(0, ioctl(self->fd, VDUSE_VQ_INJECT_IRQ, &vq));
-	after = ipi_count(1);
-	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
-	pthread_join(busy, NULL);
-	EXPECT_LE(before + 250, after);
-	CPU_ZERO(&set);
-	CPU_SET(0, &set);
+	n = irq_work_cpus(1, &on1);
+	EXPECT_LE(50, n);
+	EXPECT_EQ(n, on1);
+
+	EXPECT_EQ(0, vduse_sysfs_write(path, "1"));
+	trace_irq_works(1);
+	for (i = 0; i < 50; i++)
+		ASSERT_EQ(0, ioctl(self->fd, VDUSE_VQ_INJECT_IRQ, &vq));
+	EXPECT_EQ(0, irq_work_cpus(1, &on1));
+	trace_irq_works(0);
+
 	CPU_SET(1, &set);
 	sched_setaffinity(0, sizeof(set), &set);
 	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
