@@ -164,6 +164,22 @@ TEST_F(serve, driver_reads_and_writes_daemon_memory)
 	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
 }
 
+/*
+ * Read len bytes at off and compare them with the daemon's pattern:
+ * 1 if they match, 0 if they do not, -1 if the read fell short.
+ */
+static int read_matches(int dev, uint8_t *buf, size_t len, off_t off)
+{
+	size_t i;
+
+	if (pread(dev, buf, len, off) != (ssize_t)len)
+		return -1;
+	for (i = 0; i < len; i++)
+		if (buf[i] != pattern(off + i))
+			return 0;
+	return 1;
+}
+
 struct bg_read {
 	const char *path;
 	int done;		/* __atomic */
@@ -174,18 +190,13 @@ struct bg_read {
 static void *bg_read_main(void *arg)
 {
 	struct bg_read *r = arg;
-	size_t len = 64 * 1024, i;
+	size_t len = 64 * 1024;
 	uint8_t *buf;
 	int dev;
 
 	dev = open(r->path, O_RDONLY | O_DIRECT);
 	if (dev >= 0 && !posix_memalign((void **)&buf, 4096, len)) {
-		if (pread(dev, buf, len, 1 << 20) == (ssize_t)len) {
-			for (i = 0; i < len; i++)
-				if (buf[i] != pattern((1 << 20) + i))
-					break;
-			r->ok = i == len;
-		}
+		r->ok = read_matches(dev, buf, len, 1 << 20) == 1;
 		free(buf);
 	}
 	if (dev >= 0)
@@ -371,9 +382,9 @@ struct reader {
 static void *reader_main(void *arg)
 {
 	struct reader *r = arg;
-	size_t len = 64 * 1024, i;
+	size_t len = 64 * 1024;
 	uint8_t *buf;
-	int dev;
+	int dev, ret;
 
 	dev = open(r->path, O_RDONLY | O_DIRECT);
 	if (dev < 0 || posix_memalign((void **)&buf, 4096, len)) {
@@ -383,14 +394,12 @@ static void *reader_main(void *arg)
 	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
 		off_t off = (off_t)(rand() % 48) * len;
 
-		if (pread(dev, buf, len, off) != (ssize_t)len) {
+		ret = read_matches(dev, buf, len, off);
+		if (ret < 0) {
 			r->bad++;
 			break;
 		}
-		for (i = 0; i < len; i++)
-			if (buf[i] != pattern(off + i))
-				break;
-		r->bad += i != len;
+		r->bad += !ret;
 		__atomic_fetch_add(&r->reads, 1, __ATOMIC_RELAXED);
 	}
 	free(buf);

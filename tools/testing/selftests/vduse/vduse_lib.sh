@@ -102,3 +102,55 @@ vdpa_detach() {
 	timeout 120 vdpa dev del "$1" || return 1
 	wait_for 20 test ! -e "/sys/bus/vdpa/devices/$1"
 }
+
+# vhost_node NAME: the /dev/vhost-vdpa-N of vdpa device NAME, once it exists.
+vhost_node() {
+	local d
+	for d in /sys/bus/vdpa/devices/"$1"/vhost-vdpa-*; do
+		[ -c "/dev/$(basename "$d")" ] && { echo "/dev/$(basename "$d")"; return 0; }
+	done
+	return 1
+}
+
+# vdpa_attach_vhost NAME: attach NAME, move it from virtio_vdpa to
+# vhost_vdpa, and wait for its /dev/vhost-vdpa-N (print it with vhost_node).
+vdpa_attach_vhost() {
+	local name=$1
+	timeout 120 vdpa dev add name "$name" mgmtdev vduse || return 1
+	echo "$name" > /sys/bus/vdpa/drivers/virtio_vdpa/unbind || return 1
+	echo vhost_vdpa > "/sys/bus/vdpa/devices/$name/driver_override" || return 1
+	echo "$name" > /sys/bus/vdpa/drivers/vhost_vdpa/bind || return 1
+	wait_for 20 vhost_node "$name" > /dev/null
+}
+
+# The nested QEMU guests: QEMU 10 from the cache (scripts/qemu10.sh), and
+# this kernel with its modules, which a kernel built here (make check
+# KERNEL=debug) has no package to lend.
+NESTED_QEMU=${VDUSE_CACHE:-/var/tmp/vduse-cache}/qemu10
+
+# nested_skip_reason: why a nested guest cannot run here; empty if it can.
+nested_skip_reason() {
+	local kver
+	kver=$(uname -r)
+	if [ ! -x "$NESTED_QEMU/usr/bin/qemu-system-x86_64" ]; then
+		echo "QEMU 10 is not in the cache (make deps)"
+	elif [ ! -r "/boot/vmlinuz-$kver" ] || [ ! -d "/lib/modules/$kver" ]; then
+		echo "no /boot/vmlinuz-$kver and modules for the nested guest"
+	fi
+}
+
+# nested_qemu INITRD LOG QEMU-ARGS...: boot this kernel with INITRD under
+# TCG, guest memory a shared memfd (vhost-vdpa needs it), serial to LOG;
+# returns QEMU's exit status (124 after 400 s).
+nested_qemu() {
+	local initrd=$1 log=$2
+	shift 2
+	timeout 400 "$NESTED_QEMU/usr/bin/qemu-system-x86_64" \
+		-L "$NESTED_QEMU/usr/share/qemu" \
+		-bios qboot.rom -M pc -accel tcg -cpu max -m 256M \
+		-object memory-backend-memfd,id=mem,size=256M,share=on \
+		-machine memory-backend=mem \
+		-kernel "/boot/vmlinuz-$(uname -r)" -initrd "$initrd" \
+		-append "console=ttyS0 quiet panic=-1" \
+		"$@" -display none -no-reboot -nodefaults -serial stdio > "$log" 2>&1
+}

@@ -300,7 +300,6 @@ static void *xfer_server(void *arg)
 }
 
 struct xfer_client {
-	struct xfer *x;
 	size_t sent;
 };
 
@@ -348,7 +347,7 @@ static void *xfer_client(void *arg)
 static ssize_t tcp_transfer(void)
 {
 	struct xfer x = { 0 };
-	struct xfer_client c = { .x = &x };
+	struct xfer_client c = { 0 };
 	pthread_t server, client;
 	int ready;
 

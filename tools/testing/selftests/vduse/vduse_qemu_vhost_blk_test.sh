@@ -14,19 +14,13 @@ here=$(dirname "$(readlink -f "$0")")
 
 NAME=vduse-qemu
 IMG=/tmp/vduse-qemu.img
-QEMU=${VDUSE_CACHE:-/var/tmp/vduse-cache}/qemu10
 KVER=$(uname -r)
 PLAN=7
 tap_plan $PLAN
 
-if [ ! -x "$QEMU/usr/bin/qemu-system-x86_64" ]; then
-	for i in $(seq $PLAN); do skip "QEMU 10 is not in the cache (make deps)"; done
-	exit $KSFT_SKIP
-fi
-# The nested guest boots this kernel with its modules: a kernel built
-# here (make check KERNEL=debug) has no package to lend them.
-if [ ! -r "/boot/vmlinuz-$KVER" ] || [ ! -d "/lib/modules/$KVER" ]; then
-	for i in $(seq $PLAN); do skip "no /boot/vmlinuz-$KVER and modules for the nested guest"; done
+why=$(nested_skip_reason)
+if [ -n "$why" ]; then
+	for i in $(seq $PLAN); do skip "$why"; done
 	exit $KSFT_SKIP
 fi
 
@@ -36,22 +30,8 @@ truncate -s 64M "$IMG"
 printf 'HELLO-FROM-THE-BACKING-FILE' | dd of="$IMG" conv=notrunc 2> /dev/null
 check "qemu-storage-daemon created the device" qsd_start "$NAME" "$IMG" 1 128
 
-to_vhost() {
-	timeout 120 vdpa dev add name "$NAME" mgmtdev vduse || return 1
-	echo "$NAME" > /sys/bus/vdpa/drivers/virtio_vdpa/unbind || return 1
-	echo vhost_vdpa > /sys/bus/vdpa/devices/$NAME/driver_override || return 1
-	echo "$NAME" > /sys/bus/vdpa/drivers/vhost_vdpa/bind || return 1
-	wait_for 20 vhost_node > /dev/null
-}
-vhost_node() {
-	local d
-	for d in /sys/bus/vdpa/devices/$NAME/vhost-vdpa-*; do
-		[ -c "/dev/$(basename "$d")" ] && { echo "/dev/$(basename "$d")"; return 0; }
-	done
-	return 1
-}
-check "attached and handed to vhost_vdpa" to_vhost
-node=$(vhost_node)
+check "attached and handed to vhost_vdpa" vdpa_attach_vhost "$NAME"
+node=$(vhost_node "$NAME")
 
 # The guest: busybox and virtio_blk, nothing else.
 g=/tmp/vduse-guest
@@ -75,14 +55,8 @@ chmod +x $g/init
 (cd $g && find . | cpio -o -H newc 2> /dev/null) > /tmp/vduse-guest.cpio
 
 log=/tmp/vduse-guest.log
-timeout 400 "$QEMU/usr/bin/qemu-system-x86_64" -L "$QEMU/usr/share/qemu" \
-	-bios qboot.rom -M pc -accel tcg -cpu max -m 256M \
-	-object memory-backend-memfd,id=mem,size=256M,share=on \
-	-machine memory-backend=mem \
-	-kernel "/boot/vmlinuz-$KVER" -initrd /tmp/vduse-guest.cpio \
-	-append "console=ttyS0 quiet panic=-1" \
-	-device "vhost-vdpa-device-pci,vhostdev=$node" \
-	-display none -no-reboot -nodefaults -serial stdio > $log 2>&1
+nested_qemu /tmp/vduse-guest.cpio $log \
+	-device "vhost-vdpa-device-pci,vhostdev=$node"
 rc=$?
 sed 's/^/# guest: /' $log | tail -n 8
 

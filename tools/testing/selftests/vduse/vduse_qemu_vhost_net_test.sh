@@ -15,7 +15,6 @@ here=$(dirname "$(readlink -f "$0")")
 . "$here/vduse_lib.sh"
 
 NAME=vduse-qemu-net
-QEMU=${VDUSE_CACHE:-/var/tmp/vduse-cache}/qemu10
 KVER=$(uname -r)
 BYTES=4194304
 PLAN=8
@@ -26,14 +25,10 @@ prog() {
 }
 daemon=$(prog vduse_net_daemon)
 blob=$(prog vduse_tcp_blob)
-if [ ! -x "$QEMU/usr/bin/qemu-system-x86_64" ] || [ ! -x "$daemon" ] || [ ! -x "$blob" ]; then
-	for i in $(seq $PLAN); do skip "QEMU 10 or the helpers missing (make deps; make)"; done
-	exit $KSFT_SKIP
-fi
-# The nested guest boots this kernel with its modules: a kernel built
-# here (make check KERNEL=debug) has no package to lend them.
-if [ ! -r "/boot/vmlinuz-$KVER" ] || [ ! -d "/lib/modules/$KVER" ]; then
-	for i in $(seq $PLAN); do skip "no /boot/vmlinuz-$KVER and modules for the nested guest"; done
+why=$(nested_skip_reason)
+[ -x "$daemon" ] && [ -x "$blob" ] || why="vduse_net_daemon or vduse_tcp_blob missing (make)"
+if [ -n "$why" ]; then
+	for i in $(seq $PLAN); do skip "$why"; done
 	exit $KSFT_SKIP
 fi
 
@@ -62,22 +57,8 @@ setup_tap() {
 }
 check "the TAP side has an address and a TCP server" setup_tap
 
-to_vhost() {
-	timeout 120 vdpa dev add name "$NAME" mgmtdev vduse || return 1
-	echo "$NAME" > /sys/bus/vdpa/drivers/virtio_vdpa/unbind || return 1
-	echo vhost_vdpa > /sys/bus/vdpa/devices/$NAME/driver_override || return 1
-	echo "$NAME" > /sys/bus/vdpa/drivers/vhost_vdpa/bind || return 1
-	wait_for 20 vhost_node > /dev/null
-}
-vhost_node() {
-	local d
-	for d in /sys/bus/vdpa/devices/$NAME/vhost-vdpa-*; do
-		[ -c "/dev/$(basename "$d")" ] && { echo "/dev/$(basename "$d")"; return 0; }
-	done
-	return 1
-}
-check "attached and handed to vhost_vdpa" to_vhost
-node=$(vhost_node)
+check "attached and handed to vhost_vdpa" vdpa_attach_vhost "$NAME"
+node=$(vhost_node "$NAME")
 
 # The guest: busybox and virtio_net with what it needs, nothing else.
 g=/tmp/vduse-net-guest
@@ -110,15 +91,9 @@ chmod +x $g/init
 (cd $g && find . | cpio -o -H newc 2> /dev/null) > /tmp/vduse-net-guest.cpio
 
 log=/tmp/vduse-net-guest.log
-timeout 400 "$QEMU/usr/bin/qemu-system-x86_64" -L "$QEMU/usr/share/qemu" \
-	-bios qboot.rom -M pc -accel tcg -cpu max -m 256M \
-	-object memory-backend-memfd,id=mem,size=256M,share=on \
-	-machine memory-backend=mem \
-	-kernel "/boot/vmlinuz-$KVER" -initrd /tmp/vduse-net-guest.cpio \
-	-append "console=ttyS0 quiet panic=-1" \
+nested_qemu /tmp/vduse-net-guest.cpio $log \
 	-netdev "vhost-vdpa,vhostdev=$node,id=n0" \
-	-device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56 \
-	-display none -no-reboot -nodefaults -serial stdio > $log 2>&1
+	-device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56
 rc=$?
 sed 's/^/# guest: /' $log | tail -n 8
 
