@@ -19,6 +19,20 @@ _Static_assert(VDUSE_VQ_SETUP == 0x40208114U, "VDUSE_VQ_SETUP");
 _Static_assert(VDUSE_IOTLB_REG_UMEM == 0x40308118U, "VDUSE_IOTLB_REG_UMEM");
 _Static_assert(VDUSE_IOTLB_GET_INFO == 0xc030811aU, "VDUSE_IOTLB_GET_INFO");
 
+/* The queue-ready and suspend features mainline is adding. */
+_Static_assert(VDUSE_GET_FEATURES == 0x80088104U, "VDUSE_GET_FEATURES");
+_Static_assert(VDUSE_SET_FEATURES == 0x40088105U, "VDUSE_SET_FEATURES");
+_Static_assert(VDUSE_F_QUEUE_READY == 0, "VDUSE_F_QUEUE_READY");
+_Static_assert(VDUSE_F_SUSPEND == 1, "VDUSE_F_SUSPEND");
+_Static_assert(VDUSE_SET_VQ_READY == 4, "VDUSE_SET_VQ_READY");
+_Static_assert(VDUSE_SUSPEND == 5, "VDUSE_SUSPEND");
+/* This driver's extension: the next free numbers. */
+_Static_assert(VDUSE_F_RESUME == 2, "VDUSE_F_RESUME");
+_Static_assert(VDUSE_RESUME == 6, "VDUSE_RESUME");
+SIZE(vduse_vq_ready, 8);
+OFF(vduse_dev_request, vq_ready.num, 24);
+OFF(vduse_dev_request, vq_ready.ready, 28);
+
 OFF(vduse_dev_config, ngroups, 280);
 OFF(vduse_dev_config, nas, 284);
 OFF(vduse_dev_config, reserved, 288);

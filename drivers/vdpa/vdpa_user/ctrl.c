@@ -2,14 +2,15 @@
 /*
  * VDUSE: vDPA Device in Userspace - the control node, /dev/vduse/control.
  *
- * Every open file of the control node carries its own API version, so
- * that daemons written against different versions can share a system.
+ * Every open file of the control node carries its own API version and
+ * VDUSE features, so that daemons written against different versions can
+ * share a system: a daemon that never asks for a feature never sees it.
  *
  * VDUSE_CREATE_DEV validates everything the daemon asks for before any
  * object exists; dev.c only ever sees a configuration that makes sense.
  *
- * Locking: see "DOC: Locking" in vduse.h.  Each control file's state is a
- * single word read and written with READ_ONCE()/WRITE_ONCE().
+ * Locking: see "DOC: Locking" in vduse.h.  Each field of a control file's
+ * state is a single word read and written with READ_ONCE()/WRITE_ONCE().
  */
 
 #include <linux/capability.h>
@@ -33,9 +34,12 @@
 /**
  * struct vduse_ctrl_file - state of one open file of the control node
  * @api_version: version used for devices created through this file
+ * @features: VDUSE features (BIT_ULL(VDUSE_F_*)) of devices created
+ *	through this file
  */
 struct vduse_ctrl_file {
 	u64 api_version;
+	u64 features;
 };
 
 static int vduse_ctrl_open(struct inode *inode, struct file *file)
@@ -71,6 +75,26 @@ static long vduse_ctrl_set_api_version(struct vduse_ctrl_file *cf,
 		return -EINVAL;
 
 	WRITE_ONCE(cf->api_version, version);
+
+	return 0;
+}
+
+static long vduse_ctrl_set_features(struct vduse_ctrl_file *cf,
+				    u64 __user *argp)
+{
+	u64 features;
+
+	if (get_user(features, argp))
+		return -EFAULT;
+
+	if (features & ~VDUSE_FEATURES)
+		return -EINVAL;
+	/* Resuming only means something after a suspend. */
+	if ((features & BIT_ULL(VDUSE_F_RESUME)) &&
+	    !(features & BIT_ULL(VDUSE_F_SUSPEND)))
+		return -EINVAL;
+
+	WRITE_ONCE(cf->features, features);
 
 	return 0;
 }
@@ -377,7 +401,8 @@ static long vduse_ctrl_create_dev(struct vduse_ctrl_file *cf,
 		}
 	}
 
-	return vduse_dev_create(&cfg, config, api_version);
+	return vduse_dev_create(&cfg, config, api_version,
+				READ_ONCE(cf->features));
 }
 
 static long vduse_ctrl_destroy_dev(char __user *uname)
@@ -405,6 +430,10 @@ static long vduse_ctrl_ioctl(struct file *file, unsigned int cmd,
 		return put_user(READ_ONCE(cf->api_version), (u64 __user *)argp);
 	case VDUSE_SET_API_VERSION:
 		return vduse_ctrl_set_api_version(cf, argp);
+	case VDUSE_GET_FEATURES:
+		return put_user(VDUSE_FEATURES, (u64 __user *)argp);
+	case VDUSE_SET_FEATURES:
+		return vduse_ctrl_set_features(cf, argp);
 	case VDUSE_CREATE_DEV:
 		return vduse_ctrl_create_dev(cf, argp);
 	case VDUSE_DESTROY_DEV:

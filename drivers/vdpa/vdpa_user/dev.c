@@ -251,12 +251,13 @@ static const struct file_operations vduse_dev_fops = {
  * @config: the initial configuration space, @cfg->config_size bytes from
  *	kmalloc(); the device owns it from here on, also on failure
  * @api_version: the API version of the control file that creates it
+ * @features: the VDUSE features chosen on that control file
  *
  * Return: 0 on success, -EEXIST if the name is taken, -ENOSPC when no
  * minor number is left, or another negative errno.
  */
 int vduse_dev_create(const struct vduse_dev_config *cfg, void *config,
-		     u64 api_version)
+		     u64 api_version, u64 features)
 {
 	struct vduse_dev *vdev;
 	int ret;
@@ -273,6 +274,7 @@ int vduse_dev_create(const struct vduse_dev_config *cfg, void *config,
 	vdev->bounce_size = VDUSE_BOUNCE_DEFAULT;
 	vdev->cvq_index = U32_MAX;
 	vdev->api_version = api_version;
+	vdev->features = features;
 	vdev->vendor_id = cfg->vendor_id;
 	vdev->device_id = cfg->device_id;
 	vdev->device_features = cfg->features;

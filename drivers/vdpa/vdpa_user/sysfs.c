@@ -88,10 +88,18 @@ static ssize_t broken_show(struct device *d, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(broken);
 
+static ssize_t vduse_features_show(struct device *d,
+				   struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "0x%llx\n", to_vduse_dev(d)->features);
+}
+static DEVICE_ATTR_RO(vduse_features);
+
 static struct attribute *vduse_dev_attrs[] = {
 	&dev_attr_msg_timeout.attr,
 	&dev_attr_bounce_size.attr,
 	&dev_attr_broken.attr,
+	&dev_attr_vduse_features.attr,
 	NULL
 };
 

@@ -25,6 +25,7 @@
 #include <linux/virtio_ids.h>
 #include <linux/virtio_net.h>
 #include <linux/vhost_iotlb.h>
+#include <linux/vhost_types.h>
 #include <linux/virtio_ring.h>
 
 #include "iova_domain.h"
@@ -85,11 +86,58 @@ static void vduse_vdpa_set_vq_cb(struct vdpa_device *vdpa, u16 idx,
 	spin_unlock_irq(&vq->irq_lock);
 }
 
+/*
+ * VDUSE_F_QUEUE_READY: tell the daemon.  A disable always takes effect,
+ * since the driver frees the queue next; an enable only once the daemon
+ * agreed.  Either refusal leaves the queue disabled on both sides and
+ * the device asking for a reset (NEEDS_RESET), which is how a device
+ * reports that it cannot go on as the driver asked.
+ */
+static void vduse_vdpa_relay_vq_ready(struct vduse_dev *vdev,
+				      struct vduse_vq *vq, bool ready)
+{
+	struct vduse_dev_request req = {
+		.type = VDUSE_SET_VQ_READY,
+		.vq_ready.num = vq->index,
+		.vq_ready.ready = ready,
+	};
+	bool was;
+
+	mutex_lock(&vdev->lock);
+	was = vq->ready;
+	if (!ready)
+		vq->ready = false;
+	mutex_unlock(&vdev->lock);
+	if (!ready)
+		vduse_vq_enable_cb(vq, false);
+	/* Nothing changes: nothing to tell (a disable after reset). */
+	if (was == ready)
+		return;
+
+	if (vduse_msg_send(vdev, &req, NULL)) {
+		mutex_lock(&vdev->lock);
+		WRITE_ONCE(vdev->needs_reset, true);
+		mutex_unlock(&vdev->lock);
+		return;
+	}
+	if (ready) {
+		mutex_lock(&vdev->lock);
+		vq->ready = true;
+		mutex_unlock(&vdev->lock);
+		vduse_vq_enable_cb(vq, true);
+	}
+}
+
 static void vduse_vdpa_set_vq_ready(struct vdpa_device *vdpa, u16 idx,
 				    bool ready)
 {
 	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
 	struct vduse_vq *vq = vduse_vdpa_vq(vdpa, idx);
+
+	if (vdev->features & BIT_ULL(VDUSE_F_QUEUE_READY)) {
+		vduse_vdpa_relay_vq_ready(vdev, vq, ready);
+		return;
+	}
 
 	mutex_lock(&vdev->lock);
 	vq->ready = ready;
@@ -294,8 +342,11 @@ static u8 vduse_vdpa_get_status(struct vdpa_device *vdpa)
 	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
 	u8 status = READ_ONCE(vdev->status);
 
-	/* A device whose daemon stopped answering needs a reset. */
-	if (vduse_msg_broken(vdev) && status)
+	/*
+	 * A device whose daemon stopped answering, or refused to enable or
+	 * disable a queue, needs a reset.
+	 */
+	if ((vduse_msg_broken(vdev) || READ_ONCE(vdev->needs_reset)) && status)
 		status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 
 	return status;
@@ -360,6 +411,99 @@ static int vduse_vdpa_reset(struct vdpa_device *vdpa)
 	vduse_dev_reset_state(vdev);
 
 	return ret ? -EIO : 0;
+}
+
+/*
+ * VDUSE_F_SUSPEND: from the moment suspend starts, kicks are held; the
+ * daemon finishes or puts back what it started and answers.  Once it has,
+ * it completes nothing more: queue interrupts are refused, and the state
+ * GET_VQ_STATE reports is final.  A refusal leaves the device running.
+ */
+static int vduse_vdpa_suspend(struct vdpa_device *vdpa)
+{
+	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+	struct vduse_dev_request req = { .type = VDUSE_SUSPEND };
+	int ret;
+
+	mutex_lock(&vdev->lock);
+	/* Before DRIVER_OK nothing runs; suspending twice is once. */
+	if (!(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
+	    vdev->run_state == VDUSE_SUSPENDED) {
+		mutex_unlock(&vdev->lock);
+		return 0;
+	}
+	/* Another suspend or resume is under way. */
+	if (vdev->run_state != VDUSE_RUNNING) {
+		mutex_unlock(&vdev->lock);
+		return -EBUSY;
+	}
+	WRITE_ONCE(vdev->run_state, VDUSE_SUSPENDING);
+	vduse_vqs_hold_kicks(vdev, true);
+	mutex_unlock(&vdev->lock);
+
+	ret = vduse_msg_send(vdev, &req, NULL);
+
+	mutex_lock(&vdev->lock);
+	/* Unless a reset came in between and started over. */
+	if (vdev->run_state == VDUSE_SUSPENDING) {
+		WRITE_ONCE(vdev->run_state, ret ? VDUSE_RUNNING :
+						  VDUSE_SUSPENDED);
+		if (ret)
+			vduse_vqs_hold_kicks(vdev, false);
+	}
+	mutex_unlock(&vdev->lock);
+
+	return ret;
+}
+
+/*
+ * VDUSE_F_RESUME: the daemon is told first and may inject interrupts from
+ * then on; the kicks held since suspend are delivered once it answered.
+ * A refusal leaves the device suspended.
+ */
+static int vduse_vdpa_resume(struct vdpa_device *vdpa)
+{
+	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+	struct vduse_dev_request req = { .type = VDUSE_RESUME };
+	int ret;
+
+	mutex_lock(&vdev->lock);
+	if (vdev->run_state == VDUSE_RUNNING) {
+		mutex_unlock(&vdev->lock);
+		return 0;
+	}
+	if (vdev->run_state != VDUSE_SUSPENDED) {
+		mutex_unlock(&vdev->lock);
+		return -EBUSY;
+	}
+	WRITE_ONCE(vdev->run_state, VDUSE_RESUMING);
+	mutex_unlock(&vdev->lock);
+
+	ret = vduse_msg_send(vdev, &req, NULL);
+
+	mutex_lock(&vdev->lock);
+	if (vdev->run_state == VDUSE_RESUMING) {
+		WRITE_ONCE(vdev->run_state, ret ? VDUSE_SUSPENDED :
+						  VDUSE_RUNNING);
+		if (!ret)
+			vduse_vqs_hold_kicks(vdev, false);
+	}
+	mutex_unlock(&vdev->lock);
+
+	return ret;
+}
+
+/* A VMM may enable queues after DRIVER_OK when the daemon hears of it. */
+static u64 vduse_vdpa_get_backend_features(const struct vdpa_device *vdpa)
+{
+	const struct vduse_vdpa *vv = container_of_const(vdpa, struct vduse_vdpa,
+							 vdpa);
+	const struct vduse_dev *vdev = vv->vdev;
+
+	if (vdev->features & BIT_ULL(VDUSE_F_QUEUE_READY))
+		return BIT_ULL(VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK);
+
+	return 0;
 }
 
 static size_t vduse_vdpa_get_config_size(struct vdpa_device *vdpa)
@@ -555,6 +699,8 @@ void vduse_dev_reset_state(struct vduse_dev *vdev)
 	mutex_lock(&vdev->lock);
 	WRITE_ONCE(vdev->status, 0);
 	WRITE_ONCE(vdev->cvq_index, U32_MAX);
+	WRITE_ONCE(vdev->run_state, VDUSE_RUNNING);
+	WRITE_ONCE(vdev->needs_reset, false);
 	vdev->driver_features = 0;
 	memset(vdev->group_asid, 0, vdev->ngroups * sizeof(*vdev->group_asid));
 	vduse_vqs_reset(vdev);
@@ -606,10 +752,29 @@ static const struct vdpa_config_ops vduse_vdpa_ops = {
 	.set_group_asid		= vduse_vdpa_set_group_asid,
 	.set_vq_affinity	= vduse_vdpa_set_vq_affinity,
 	.get_vq_affinity	= vduse_vdpa_get_vq_affinity,
+	.get_backend_features	= vduse_vdpa_get_backend_features,
 	.dma_map		= vduse_vdpa_dma_map,
 	.dma_unmap		= vduse_vdpa_dma_unmap,
 	.free			= vduse_vdpa_free,
 };
+
+/*
+ * vhost-vdpa offers suspend and resume to a VMM when the ops have them, so
+ * a device whose daemon did not ask for them gets ops without: filled in
+ * from vduse_vdpa_ops at module init.
+ */
+static struct vdpa_config_ops vduse_vdpa_ops_suspend __ro_after_init;
+static struct vdpa_config_ops vduse_vdpa_ops_resume __ro_after_init;
+
+static const struct vdpa_config_ops *vduse_vdpa_ops_for(struct vduse_dev *vdev)
+{
+	if (vdev->features & BIT_ULL(VDUSE_F_RESUME))
+		return &vduse_vdpa_ops_resume;
+	if (vdev->features & BIT_ULL(VDUSE_F_SUSPEND))
+		return &vduse_vdpa_ops_suspend;
+
+	return &vduse_vdpa_ops;
+}
 
 /**
  * struct vduse_mgmt - the "vduse" vdpa management device
@@ -679,7 +844,7 @@ static int vduse_vdpa_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 	 * range, which is what the daemon can mmap; virtio-vdpa ignores it.
 	 */
 	vv = vdpa_alloc_device(struct vduse_vdpa, vdpa, &vdev->dev,
-			       &vduse_vdpa_ops, vdev->ngroups, vdev->nas,
+			       vduse_vdpa_ops_for(vdev), vdev->ngroups, vdev->nas,
 			       name, true);
 	if (IS_ERR(vv)) {
 		ret = PTR_ERR(vv);
@@ -792,6 +957,11 @@ static void vduse_mgmt_release(struct device *dev)
 int vduse_vdpa_init(void)
 {
 	int ret;
+
+	vduse_vdpa_ops_suspend = vduse_vdpa_ops;
+	vduse_vdpa_ops_suspend.suspend = vduse_vdpa_suspend;
+	vduse_vdpa_ops_resume = vduse_vdpa_ops_suspend;
+	vduse_vdpa_ops_resume.resume = vduse_vdpa_resume;
 
 	vduse_mgmt = kzalloc(sizeof(*vduse_mgmt), GFP_KERNEL);
 	if (!vduse_mgmt)

@@ -38,7 +38,7 @@
  * 5. spinlocks, never nested in one another:
  *    ``vduse_dev.msg_lock`` (msg.c: the request lists, broken),
  *    ``vduse_dev.config_lock`` (configuration space bytes, config callback),
- *    ``vduse_vq.kick_lock`` (kick eventfd, latched kick),
+ *    ``vduse_vq.kick_lock`` (kick eventfd, latched and held kicks),
  *    ``vduse_vq.irq_lock`` (the driver's callback; taken with IRQs off),
  *    and the bounce domain's own lock (iova_domain.c).
  *
@@ -75,6 +75,10 @@ static_assert(sizeof(struct vduse_vq_state) == 12);
 static_assert(sizeof(struct vduse_dev_request) == 152);
 static_assert(sizeof(struct vduse_dev_response) == 152);
 
+/* The VDUSE features this driver implements. */
+#define VDUSE_FEATURES	(BIT_ULL(VDUSE_F_QUEUE_READY) | \
+			 BIT_ULL(VDUSE_F_SUSPEND) | BIT_ULL(VDUSE_F_RESUME))
+
 /* The newest API version this driver implements. */
 #define VDUSE_API_VERSION_MAX	VDUSE_API_VERSION_1
 
@@ -89,10 +93,13 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
  * @device_addr: IOVA of the device area
  * @state: last available (and, packed, used) index and wrap counters;
  *	a split queue uses the first field only
- * @ready: the driver enabled the queue
- * @kick_lock: protects @kickfd and @kicked
+ * @ready: the driver enabled the queue (and, with VDUSE_F_QUEUE_READY,
+ *	the daemon agreed)
+ * @kick_lock: protects @kickfd, @kicked and @kicks_held
  * @kickfd: the daemon's kick eventfd, or NULL
- * @kicked: a kick came while no eventfd was set; delivered when one is
+ * @kicked: a kick came while no eventfd was set, or while kicks were
+ *	held; delivered when there is one and they are not
+ * @kicks_held: the device is suspended: kicks are remembered, not sent
  * @kick_work: delivers a kick that came from inside another eventfd's
  *	wakeup (vhost-vdpa's kick eventfd), where signalling one is refused
  * @irq_lock: protects @cb, @cb_enabled and @irq_affinity; taken with
@@ -123,9 +130,10 @@ struct vduse_vq {
 	struct vduse_vq_state_packed state;
 	bool ready;
 
-	spinlock_t kick_lock; /* @kickfd, @kicked */
+	spinlock_t kick_lock; /* @kickfd, @kicked, @kicks_held */
 	struct eventfd_ctx *kickfd;
 	bool kicked;
+	bool kicks_held;
 	struct work_struct kick_work;
 
 	spinlock_t irq_lock; /* @cb, @cb_enabled, @irq_affinity */
@@ -148,6 +156,7 @@ struct vduse_vdpa;
  * @dev: the device in class "vduse"; its reference count is the object's
  * @cdev: /dev/vduse/$NAME
  * @api_version: API version of the control file that created the device
+ * @features: VDUSE features (BIT_ULL(VDUSE_F_*)) chosen on that file
  * @vendor_id: virtio vendor ID
  * @device_id: virtio device ID
  * @device_features: feature bits the device offers
@@ -180,6 +189,10 @@ struct vduse_vdpa;
  * @groups: sysfs attribute groups: the device's, then one per queue
  * @cvq_index: the virtio-net control virtqueue the driver uses, or
  *	U32_MAX; set at DRIVER_OK, read with READ_ONCE() by the kick path
+ * @run_state: an &enum vduse_run_state (VDUSE_F_SUSPEND); read with
+ *	READ_ONCE() by VDUSE_VQ_INJECT_IRQ
+ * @needs_reset: the daemon refused a queue enable or disable: the status
+ *	shows NEEDS_RESET until the next reset
  *
  * Fields above @lock are set at creation and never change.
  */
@@ -187,6 +200,7 @@ struct vduse_dev {
 	struct device dev;
 	struct cdev cdev;
 	u64 api_version;
+	u64 features;
 	u32 vendor_id;
 	u32 device_id;
 	u64 device_features;
@@ -219,7 +233,26 @@ struct vduse_dev {
 	struct vduse_vdpa *vdpa;
 	u64 bounce_size;
 	u32 cvq_index;
+	u8 run_state;
+	bool needs_reset;
 	const struct attribute_group **groups;
+};
+
+/**
+ * enum vduse_run_state - where a device stands between suspend and resume
+ * @VDUSE_RUNNING: processing buffers
+ * @VDUSE_SUSPENDING: VDUSE_SUSPEND sent; kicks are held, the daemon may
+ *	still complete what it started
+ * @VDUSE_SUSPENDED: the daemon stopped; kicks are held and queue
+ *	interrupts refused
+ * @VDUSE_RESUMING: VDUSE_RESUME sent; kicks are still held, and the
+ *	daemon may inject interrupts again
+ */
+enum vduse_run_state {
+	VDUSE_RUNNING,
+	VDUSE_SUSPENDING,
+	VDUSE_SUSPENDED,
+	VDUSE_RESUMING,
 };
 
 /**
@@ -279,7 +312,7 @@ int vduse_ctrl_init(void);
 void vduse_ctrl_exit(void);
 
 int vduse_dev_create(const struct vduse_dev_config *cfg, void *config,
-		     u64 api_version);
+		     u64 api_version, u64 features);
 int vduse_dev_destroy(const char *name);
 void vduse_dev_destroy_all(void);
 
@@ -294,6 +327,7 @@ long vduse_vq_setup_kickfd(struct vduse_dev *vdev, void __user *argp);
 long vduse_vq_inject_irq(struct vduse_dev *vdev, void __user *argp);
 void vduse_vq_kick(struct vduse_vq *vq);
 void vduse_vqs_drop_kickfds(struct vduse_dev *vdev);
+void vduse_vqs_hold_kicks(struct vduse_dev *vdev, bool hold);
 void vduse_vqs_reset(struct vduse_dev *vdev);
 void vduse_vq_enable_cb(struct vduse_vq *vq, bool enable);
 void vduse_vq_signal(struct vduse_dev *vdev, struct vduse_vq *vq);

@@ -176,7 +176,7 @@ static void vduse_vq_kick_now(struct vduse_vq *vq)
 	unsigned long flags;
 
 	spin_lock_irqsave(&vq->kick_lock, flags);
-	if (vq->kickfd)
+	if (vq->kickfd && !vq->kicks_held)
 		eventfd_signal(vq->kickfd);
 	else
 		vq->kicked = true;
@@ -192,10 +192,10 @@ static void vduse_vq_kick_work(struct work_struct *work)
  * vduse_vq_kick() - the driver made buffers available
  * @vq: the virtqueue
  *
- * Signals the daemon's eventfd, or remembers the kick until there is one.
- * May be called in atomic context.  A kick from inside another eventfd's
- * wakeup (vhost-vdpa relays the VMM's kick eventfd that way) may not
- * signal one: it goes through a work item.
+ * Signals the daemon's eventfd, or remembers the kick until there is one
+ * and the device is not suspended.  May be called in atomic context.  A
+ * kick from inside another eventfd's wakeup (vhost-vdpa relays the VMM's
+ * kick eventfd that way) may not signal one: it goes through a work item.
  */
 void vduse_vq_kick(struct vduse_vq *vq)
 {
@@ -215,7 +215,7 @@ static struct eventfd_ctx *vduse_vq_swap_kickfd(struct vduse_vq *vq,
 	spin_lock_irqsave(&vq->kick_lock, flags);
 	old = vq->kickfd;
 	vq->kickfd = ctx;
-	if (ctx && vq->kicked) {
+	if (ctx && vq->kicked && !vq->kicks_held) {
 		eventfd_signal(ctx);
 		vq->kicked = false;
 	}
@@ -239,6 +239,33 @@ void vduse_vqs_drop_kickfds(struct vduse_dev *vdev)
 		old = vduse_vq_swap_kickfd(&vdev->vqs[i], NULL);
 		if (old)
 			eventfd_ctx_put(old);
+	}
+}
+
+/**
+ * vduse_vqs_hold_kicks() - hold kicks while suspended, or deliver them
+ * @vdev: the device
+ * @hold: true from suspend on; false on resume and reset
+ *
+ * A kick that comes while kicks are held is remembered and, once they
+ * no longer are, signalled to the daemon's eventfd: none is lost and
+ * none wakes a suspended daemon.
+ */
+void vduse_vqs_hold_kicks(struct vduse_dev *vdev, bool hold)
+{
+	unsigned long flags;
+	u32 i;
+
+	for (i = 0; i < vdev->vq_num; i++) {
+		struct vduse_vq *vq = &vdev->vqs[i];
+
+		spin_lock_irqsave(&vq->kick_lock, flags);
+		vq->kicks_held = hold;
+		if (!hold && vq->kicked && vq->kickfd) {
+			eventfd_signal(vq->kickfd);
+			vq->kicked = false;
+		}
+		spin_unlock_irqrestore(&vq->kick_lock, flags);
 	}
 }
 
@@ -285,7 +312,8 @@ long vduse_vq_setup_kickfd(struct vduse_dev *vdev, void __user *argp)
  * Runs the driver's callback at once, with interrupts off as a hardware
  * interrupt would.
  *
- * Return: 0, -EFAULT, -EINVAL for a bad index or before DRIVER_OK.
+ * Return: 0, -EFAULT, -EINVAL for a bad index or before DRIVER_OK,
+ * -EBUSY while the device is suspended.
  */
 long vduse_vq_inject_irq(struct vduse_dev *vdev, void __user *argp)
 {
@@ -299,6 +327,9 @@ long vduse_vq_inject_irq(struct vduse_dev *vdev, void __user *argp)
 		return -EINVAL;
 	if (!(READ_ONCE(vdev->status) & VIRTIO_CONFIG_S_DRIVER_OK))
 		return -EINVAL;
+	/* A suspended device has said it completes nothing more. */
+	if (READ_ONCE(vdev->run_state) == VDUSE_SUSPENDED)
+		return -EBUSY;
 
 	vduse_vq_signal(vdev, vq);
 
@@ -416,5 +447,12 @@ void vduse_vqs_reset(struct vduse_dev *vdev)
 		vq->cb.private = NULL;
 		vq->cb_enabled = false;
 		spin_unlock_irq(&vq->irq_lock);
+
+		/* A kick held across the reset belongs to the old driver. */
+		spin_lock_irq(&vq->kick_lock);
+		if (vq->kicks_held && vq->kickfd)
+			vq->kicked = false;
+		vq->kicks_held = false;
+		spin_unlock_irq(&vq->kick_lock);
 	}
 }

@@ -13,8 +13,9 @@
  *
  * Two kinds of character device carry the ABI:
  *
- * - ``/dev/vduse/control`` creates and destroys devices.  Its ioctls use
- *   numbers 0x00-0x0f of the ``VDUSE_BASE`` space.
+ * - ``/dev/vduse/control`` creates and destroys devices, and chooses the
+ *   VDUSE features (``VDUSE_F_*``) of the devices it creates.  Its ioctls
+ *   use numbers 0x00-0x0f of the ``VDUSE_BASE`` space.
  * - ``/dev/vduse/$NAME`` is the per-device node held by the daemon.  It is
  *   read() for &struct vduse_dev_request messages, written with
  *   &struct vduse_dev_response answers, and takes the ioctls numbered
@@ -114,6 +115,52 @@ struct vduse_dev_config {
  * attached to the vdpa bus.
  */
 #define VDUSE_DESTROY_DEV	_IOW(VDUSE_BASE, 0x03, char[VDUSE_NAME_MAX])
+
+/**
+ * define VDUSE_F_QUEUE_READY - relay the driver's queue enables
+ *
+ * Bit number of a VDUSE feature: a device created with it sends
+ * VDUSE_SET_VQ_READY whenever the driver enables or disables a virtqueue,
+ * and a VMM on vhost-vdpa may enable queues after DRIVER_OK.
+ */
+#define VDUSE_F_QUEUE_READY	0
+
+/**
+ * define VDUSE_F_SUSPEND - relay VHOST_VDPA_SUSPEND
+ *
+ * Bit number of a VDUSE feature: a device created with it offers suspend
+ * to vhost-vdpa and sends VDUSE_SUSPEND.
+ */
+#define VDUSE_F_SUSPEND		1
+
+/**
+ * define VDUSE_F_RESUME - relay VHOST_VDPA_RESUME (this driver's extension)
+ *
+ * Bit number of a VDUSE feature, valid only together with
+ * VDUSE_F_SUSPEND: a device created with it also offers resume and sends
+ * VDUSE_RESUME.  Mainline VDUSE does not define this bit.
+ */
+#define VDUSE_F_RESUME		2
+
+/**
+ * define VDUSE_GET_FEATURES - read the VDUSE features this kernel offers
+ *
+ * Argument: pointer to a __u64 that receives a mask of
+ * ``1ULL << VDUSE_F_*`` bits.  These are features of the VDUSE interface,
+ * not virtio feature bits.
+ */
+#define VDUSE_GET_FEATURES	_IOR(VDUSE_BASE, 0x04, __u64)
+
+/**
+ * define VDUSE_SET_FEATURES - choose the VDUSE features of new devices
+ *
+ * Argument: pointer to a __u64 mask of ``1ULL << VDUSE_F_*`` bits.
+ * Devices created through this control fd afterwards get exactly these
+ * features; devices created before keep theirs.  A bit this kernel does
+ * not offer, or VDUSE_F_RESUME without VDUSE_F_SUSPEND, fails with
+ * -EINVAL.  A daemon that never calls it gets no features.
+ */
+#define VDUSE_SET_FEATURES	_IOW(VDUSE_BASE, 0x05, __u64)
 
 /*
  * Device node ioctls.
@@ -388,12 +435,21 @@ struct vduse_iova_info {
  *	&vduse_dev_request.iova_v2 in API version 1)
  * @VDUSE_SET_VQ_GROUP_ASID: the driver binds a virtqueue group to an
  *	address space (&vduse_dev_request.vq_group_asid; API version 1)
+ * @VDUSE_SET_VQ_READY: the driver enables or disables a virtqueue
+ *	(&vduse_dev_request.vq_ready; VDUSE_F_QUEUE_READY)
+ * @VDUSE_SUSPEND: stop processing buffers and answer once stopped; no
+ *	payload (VDUSE_F_SUSPEND)
+ * @VDUSE_RESUME: process buffers again, from where the queues stand; no
+ *	payload (VDUSE_F_RESUME, this driver's extension)
  */
 enum vduse_req_type {
 	VDUSE_GET_VQ_STATE,
 	VDUSE_SET_STATUS,
 	VDUSE_UPDATE_IOTLB,
 	VDUSE_SET_VQ_GROUP_ASID,
+	VDUSE_SET_VQ_READY,
+	VDUSE_SUSPEND,
+	VDUSE_RESUME,
 };
 
 /**
@@ -453,6 +509,16 @@ struct vduse_vq_group_asid {
 };
 
 /**
+ * struct vduse_vq_ready - a virtqueue enabled or disabled
+ * @num: virtqueue index
+ * @ready: 1 enabled, 0 disabled
+ */
+struct vduse_vq_ready {
+	__u32 num;
+	__u32 ready;
+};
+
+/**
  * struct vduse_dev_request - a request read from the device node
  * @type: an &enum vduse_req_type
  * @request_id: identifies the request; echoed in the response
@@ -462,6 +528,7 @@ struct vduse_vq_group_asid {
  * @iova: payload of VDUSE_UPDATE_IOTLB in API version 0
  * @iova_v2: payload of VDUSE_UPDATE_IOTLB in API version 1
  * @vq_group_asid: payload of VDUSE_SET_VQ_GROUP_ASID
+ * @vq_ready: payload of VDUSE_SET_VQ_READY
  * @padding: size of the payload area
  */
 struct vduse_dev_request {
@@ -474,6 +541,7 @@ struct vduse_dev_request {
 		struct vduse_iova_range iova;
 		struct vduse_iova_range_v2 iova_v2;
 		struct vduse_vq_group_asid vq_group_asid;
+		struct vduse_vq_ready vq_ready;
 		__u32 padding[32];
 	};
 };

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The control node: where it lives, who may open it, and the API version
- * negotiation every daemon starts with.
+ * and VDUSE feature negotiation every daemon starts with.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -149,6 +149,89 @@ TEST_F(ctrl, read_write_einval)
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, write(self->fd, buf, sizeof(buf)));
 	EXPECT_EQ(EINVAL, errno);
+}
+
+#define F_QUEUE_READY	BIT_ULL(VDUSE_F_QUEUE_READY)
+#define F_SUSPEND	BIT_ULL(VDUSE_F_SUSPEND)
+#define F_RESUME	BIT_ULL(VDUSE_F_RESUME)
+
+TEST_F(ctrl, vduse_features_offered)
+{
+	uint64_t f = 0;
+
+	ASSERT_EQ(0, ioctl(self->fd, VDUSE_GET_FEATURES, &f));
+	EXPECT_EQ(F_QUEUE_READY | F_SUSPEND | F_RESUME, f);
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_GET_FEATURES, NULL));
+	EXPECT_EQ(EFAULT, errno);
+}
+
+TEST_F(ctrl, set_features_checks)
+{
+	static const uint64_t bad[] = {
+		BIT_ULL(3), BIT_ULL(63), F_RESUME, F_QUEUE_READY | F_RESUME,
+		~0ULL,
+	};
+	static const uint64_t good[] = {
+		0, F_QUEUE_READY, F_SUSPEND, F_SUSPEND | F_RESUME,
+		F_QUEUE_READY | F_SUSPEND | F_RESUME,
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		EXPECT_EQ(-1, ioctl(self->fd, VDUSE_SET_FEATURES, &bad[i]));
+		EXPECT_EQ(EINVAL, errno);
+	}
+	for (i = 0; i < ARRAY_SIZE(good); i++)
+		EXPECT_EQ(0, ioctl(self->fd, VDUSE_SET_FEATURES, &good[i]));
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_SET_FEATURES, NULL));
+	EXPECT_EQ(EFAULT, errno);
+}
+
+static int features_of(const char *name, char *buf, size_t size)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), VDUSE_SYSFS_CLASS "/%s/vduse_features",
+		 name);
+	return vduse_sysfs_read(path, buf, size);
+}
+
+/*
+ * Features belong to the control file and go to the devices created
+ * through it afterwards; a daemon that never sets any gets none, and a
+ * refused SET_FEATURES changes nothing.
+ */
+TEST_F(ctrl, features_per_file_for_later_devices)
+{
+	uint64_t all = F_QUEUE_READY | F_SUSPEND | F_RESUME, none = 0;
+	uint64_t bad = BIT_ULL(40);
+	struct vduse_test_config c;
+	char buf[32];
+	int other;
+
+	other = vduse_ctrl_open();
+	ASSERT_LE(0, other);
+	vduse_test_blk_config(&c, "vduse-feat-old");
+	ASSERT_EQ(0, vduse_create(other, &c));
+	ASSERT_EQ(0, ioctl(self->fd, VDUSE_SET_FEATURES, &all));
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_SET_FEATURES, &bad));
+	vduse_test_blk_config(&c, "vduse-feat-all");
+	ASSERT_EQ(0, vduse_create(self->fd, &c));
+	ASSERT_EQ(0, ioctl(self->fd, VDUSE_SET_FEATURES, &none));
+	vduse_test_blk_config(&c, "vduse-feat-none");
+	ASSERT_EQ(0, vduse_create(self->fd, &c));
+
+	ASSERT_LT(0, features_of("vduse-feat-old", buf, sizeof(buf)));
+	EXPECT_STREQ("0x0", buf);
+	ASSERT_LT(0, features_of("vduse-feat-all", buf, sizeof(buf)));
+	EXPECT_STREQ("0x7", buf);
+	ASSERT_LT(0, features_of("vduse-feat-none", buf, sizeof(buf)));
+	EXPECT_STREQ("0x0", buf);
+
+	EXPECT_EQ(0, vduse_destroy(other, "vduse-feat-old"));
+	EXPECT_EQ(0, vduse_destroy(self->fd, "vduse-feat-all"));
+	EXPECT_EQ(0, vduse_destroy(self->fd, "vduse-feat-none"));
+	close(other);
 }
 
 TEST_HARNESS_MAIN

@@ -145,6 +145,8 @@ static void *vduse_ctl_daemon_main(void *data)
 		}
 		if (req.type == VDUSE_UPDATE_IOTLB)
 			d->last_iova = req.iova;
+		if (req.type == VDUSE_SET_VQ_READY)
+			d->last_ready = req.vq_ready;
 		if (req.type == VDUSE_SET_STATUS && !req.s.status &&
 		    d->on_reset)
 			d->on_reset(d->reset_arg);
@@ -152,8 +154,17 @@ static void *vduse_ctl_daemon_main(void *data)
 		resp.request_id = req.request_id;
 		resp.result = d->policy ? d->policy(&req, d->arg) :
 			      VDUSE_REQ_RESULT_OK;
-		if (req.type == VDUSE_GET_VQ_STATE)
+		if ((req.type == VDUSE_SUSPEND || req.type == VDUSE_RESUME) &&
+		    d->on_suspend && resp.result == VDUSE_REQ_RESULT_OK)
+			resp.result = d->on_suspend(d->reset_arg,
+						    req.type == VDUSE_SUSPEND);
+		if (req.type == VDUSE_GET_VQ_STATE) {
 			resp.vq_state.index = req.vq_state.index;
+			if (d->vq_avail)
+				resp.vq_state.split.avail_index =
+					d->vq_avail(d->reset_arg,
+						    req.vq_state.index);
+		}
 		if (write(d->fd, &resp, sizeof(resp)) != sizeof(resp))
 			continue;
 	}
@@ -476,8 +487,10 @@ static void *blk_server_main(void *data)
 		goto out;
 	}
 	last_avail = s->resume ? used->idx : info.split.avail_index;
+	__atomic_store_n(&s->last_avail, last_avail, __ATOMIC_RELEASE);
 
 	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	s->kick_efd = efd;
 	kick.fd = efd;
 	if (efd < 0 || ioctl(s->fd, VDUSE_VQ_SETUP_KICKFD, &kick)) {
 		blk_fail(s, -errno);
@@ -492,20 +505,29 @@ static void *blk_server_main(void *data)
 		int any = 0;
 
 		if (__atomic_load_n(&s->paused, __ATOMIC_ACQUIRE)) {
+			if (poll(&pfd, 1, 0) > 0)
+				__atomic_store_n(&s->kicks_while_paused, 1,
+						 __ATOMIC_RELEASE);
 			__atomic_fetch_add(&s->passes, 1, __ATOMIC_RELEASE);
 			usleep(1000);
 			continue;
 		}
 
-		if (poll(&pfd, 1, 50) > 0 && read(efd, &cnt, sizeof(cnt)) < 0)
-			continue;
+		if (poll(&pfd, 1, 50) > 0) {
+			if (read(efd, &cnt, sizeof(cnt)) < 0)
+				continue;
+			__atomic_fetch_add(&s->wakeups, 1, __ATOMIC_RELEASE);
+		}
 		for (;;) {
 			uint16_t avail_idx = __atomic_load_n(&avail->idx,
 							     __ATOMIC_ACQUIRE);
 			uint16_t head, uidx;
 
-			if (avail_idx == last_avail)
+			if (avail_idx == last_avail ||
+			    __atomic_load_n(&s->paused, __ATOMIC_ACQUIRE))
 				break;
+			if (s->delay_ms)
+				usleep(s->delay_ms * 1000);
 			head = avail->ring[last_avail % info.num];
 			uidx = used->idx;
 			used->ring[uidx % info.num].id = head;
@@ -514,6 +536,8 @@ static void *blk_server_main(void *data)
 			__atomic_store_n(&used->idx, (uint16_t)(uidx + 1),
 					 __ATOMIC_RELEASE);
 			last_avail++;
+			__atomic_store_n(&s->last_avail, last_avail,
+					 __ATOMIC_RELEASE);
 			any = 1;
 			__atomic_fetch_add(&s->served, 1, __ATOMIC_RELAXED);
 		}
@@ -542,6 +566,41 @@ static void blk_server_on_reset(void *arg)
 		usleep(1000);
 }
 
+/*
+ * VDUSE_SUSPEND: stop between two requests and answer once stopped; a
+ * kick still pending from before the suspend is dropped here, so that any
+ * seen while paused came through a suspended device.  VDUSE_RESUME: go on.
+ */
+static int blk_server_on_suspend(void *arg, int suspend)
+{
+	struct vduse_blk_server *s = arg;
+	unsigned int passes;
+	uint64_t cnt;
+
+	if (!suspend) {
+		__atomic_store_n(&s->paused, 0, __ATOMIC_RELEASE);
+		return VDUSE_REQ_RESULT_OK;
+	}
+	passes = __atomic_load_n(&s->passes, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&s->paused, 1, __ATOMIC_RELEASE);
+	/* Two turns: the one under way ends, the next one sees paused. */
+	while (__atomic_load_n(&s->serving, __ATOMIC_ACQUIRE) &&
+	       !__atomic_load_n(&s->exited, __ATOMIC_ACQUIRE) &&
+	       __atomic_load_n(&s->passes, __ATOMIC_ACQUIRE) - passes < 2)
+		usleep(1000);
+	if (read(s->kick_efd, &cnt, sizeof(cnt)) < 0)
+		cnt = 0;
+	__atomic_store_n(&s->kicks_while_paused, 0, __ATOMIC_RELEASE);
+	return VDUSE_REQ_RESULT_OK;
+}
+
+static uint16_t blk_server_vq_avail(void *arg, uint32_t index)
+{
+	struct vduse_blk_server *s = arg;
+
+	return index ? 0 : __atomic_load_n(&s->last_avail, __ATOMIC_ACQUIRE);
+}
+
 int vduse_blk_server_start(struct vduse_blk_server *s)
 {
 	s->iova.fd = s->fd;
@@ -550,8 +609,12 @@ int vduse_blk_server_start(struct vduse_blk_server *s)
 	__atomic_store_n(&s->stop, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->exited, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->serving, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->paused, 0, __ATOMIC_RELEASE);
+	s->kick_efd = -1;
 	s->ctl->reset_arg = s;
 	s->ctl->on_reset = blk_server_on_reset;
+	s->ctl->on_suspend = blk_server_on_suspend;
+	s->ctl->vq_avail = blk_server_vq_avail;
 	return -pthread_create(&s->thread, NULL, blk_server_main, s);
 }
 

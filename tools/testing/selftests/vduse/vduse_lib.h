@@ -10,6 +10,10 @@
 #include <sys/types.h>
 #include <linux/vduse.h>
 
+#ifndef BIT_ULL
+#define BIT_ULL(n)	(1ULL << (n))
+#endif
+
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #endif
@@ -61,6 +65,13 @@ struct vduse_ctl_daemon {
 	/* Called before a reset (status 0) is answered, if set. */
 	void (*on_reset)(void *reset_arg);
 	void *reset_arg;
+	/*
+	 * VDUSE_SUSPEND (suspend 1) and VDUSE_RESUME (0): called before
+	 * the answer, which is what it returns (VDUSE_REQ_RESULT_*).
+	 */
+	int (*on_suspend)(void *reset_arg, int suspend);
+	/* VDUSE_GET_VQ_STATE: the split avail index to answer, if set. */
+	uint16_t (*vq_avail)(void *reset_arg, uint32_t index);
 	pthread_t thread;
 	/* Shared with the thread: accessed with __atomic builtins. */
 	int stop;
@@ -68,6 +79,7 @@ struct vduse_ctl_daemon {
 	unsigned int statuses;	/* OR of every status seen */
 	unsigned int status;	/* the last status seen */
 	struct vduse_iova_range last_iova;	/* of the last UPDATE_IOTLB */
+	struct vduse_vq_ready last_ready;	/* of the last SET_VQ_READY */
 };
 
 int vduse_ctl_daemon_start(struct vduse_ctl_daemon *d, int fd);
@@ -111,6 +123,7 @@ struct vduse_blk_server {
 	uint64_t capacity;
 	uint64_t bounce_size;		/* the device's, for the bounce checks */
 	int kick_delay_ms;		/* wait this long before VQ_SETUP_KICKFD */
+	int delay_ms;			/* take this long over each request */
 	/*
 	 * Take over a running device: do not wait for DRIVER_OK, and resume
 	 * at the used ring's index (this server completes in order).
@@ -123,6 +136,16 @@ struct vduse_blk_server {
 	unsigned int served;		/* __atomic: requests completed */
 	unsigned int passes;		/* __atomic: turns of the serving loop */
 	int paused;			/* __atomic: touch no ring or buffer */
+	/*
+	 * VDUSE_SUSPEND pauses the server and VDUSE_RESUME lets it go on.
+	 * __atomic: kick eventfd wakeups while serving, and kicks seen
+	 * pending while paused (a suspended device gets none), and the
+	 * next avail index to serve.
+	 */
+	unsigned int wakeups;
+	unsigned int kicks_while_paused;
+	uint16_t last_avail;
+	int kick_efd;
 	int error;			/* __atomic: first error seen, -errno */
 	/* __atomic: bounce pages that showed bytes no mapping put there */
 	unsigned int stale;
@@ -160,6 +183,15 @@ struct vduse_net_server {
 	int exited;			/* __atomic */
 	int reset;			/* __atomic: let go of the rings */
 	unsigned int sessions;		/* __atomic: DRIVER_OKs served */
+	/*
+	 * __atomic: VDUSE_SUSPEND holds the session still (quiet once it
+	 * is) until VDUSE_RESUME or a reset; suspends counts them.
+	 * last_avail is what GET_VQ_STATE answers for each queue.
+	 */
+	int suspended;
+	int quiet;
+	unsigned int suspends;
+	uint16_t last_avail[VDUSE_NET_MAX_VQS];
 	int error;			/* __atomic: first error seen, -errno */
 	struct vduse_iova_cache iova;
 };

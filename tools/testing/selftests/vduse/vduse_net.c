@@ -33,6 +33,7 @@ struct net_vq {
 	struct vring_avail *avail;
 	struct vring_used *used;
 	uint16_t last_avail;
+	uint16_t *shown;	/* where GET_VQ_STATE reads last_avail */
 	int kick;
 };
 
@@ -120,6 +121,7 @@ static int net_pop(struct net_vq *q, uint16_t *head)
 		return 0;
 	*head = q->avail->ring[q->last_avail % q->num];
 	q->last_avail++;
+	__atomic_store_n(q->shown, q->last_avail, __ATOMIC_RELEASE);
 	return 1;
 }
 
@@ -286,6 +288,8 @@ static int net_setup_vq(struct vduse_net_server *s, struct net_vq *q,
 	if (!q->desc || !q->avail || !q->used)
 		return -EFAULT;
 	q->last_avail = info.split.avail_index;
+	q->shown = &s->last_avail[index];
+	__atomic_store_n(q->shown, q->last_avail, __ATOMIC_RELEASE);
 	q->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	kick.fd = q->kick;
 	if (q->kick < 0 || ioctl(s->fd, VDUSE_VQ_SETUP_KICKFD, &kick))
@@ -315,6 +319,13 @@ static void net_session(struct vduse_net_server *s, uint8_t *buf,
 
 	while (!net_should_drop(s)) {
 		uint64_t cnt;
+
+		/* Suspended: touch no ring until resumed or reset. */
+		if (__atomic_load_n(&s->suspended, __ATOMIC_ACQUIRE)) {
+			__atomic_store_n(&s->quiet, 1, __ATOMIC_RELEASE);
+			usleep(1000);
+			continue;
+		}
 
 		/* A VMM may enable queues after DRIVER_OK. */
 		for (i = 0; i < n; i++) {
@@ -414,7 +425,34 @@ static void net_server_on_reset(void *arg)
 	while (__atomic_load_n(&s->serving, __ATOMIC_ACQUIRE) &&
 	       !__atomic_load_n(&s->exited, __ATOMIC_ACQUIRE))
 		usleep(1000);
+	/* A reset also ends a suspension. */
+	__atomic_store_n(&s->suspended, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->reset, 0, __ATOMIC_RELEASE);
+}
+
+/* VDUSE_SUSPEND: answer once the session touches no ring; RESUME: go on. */
+static int net_server_on_suspend(void *arg, int suspend)
+{
+	struct vduse_net_server *s = arg;
+
+	__atomic_store_n(&s->quiet, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->suspended, suspend, __ATOMIC_RELEASE);
+	if (!suspend)
+		return VDUSE_REQ_RESULT_OK;
+	__atomic_fetch_add(&s->suspends, 1, __ATOMIC_RELAXED);
+	while (__atomic_load_n(&s->serving, __ATOMIC_ACQUIRE) &&
+	       !__atomic_load_n(&s->quiet, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	return VDUSE_REQ_RESULT_OK;
+}
+
+static uint16_t net_server_vq_avail(void *arg, uint32_t index)
+{
+	struct vduse_net_server *s = arg;
+
+	if (index >= VDUSE_NET_MAX_VQS)
+		return 0;
+	return __atomic_load_n(&s->last_avail[index], __ATOMIC_ACQUIRE);
 }
 
 int vduse_net_server_start(struct vduse_net_server *s)
@@ -428,8 +466,11 @@ int vduse_net_server_start(struct vduse_net_server *s)
 	__atomic_store_n(&s->exited, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->serving, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->reset, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->suspended, 0, __ATOMIC_RELEASE);
 	s->ctl->reset_arg = s;
 	s->ctl->on_reset = net_server_on_reset;
+	s->ctl->on_suspend = net_server_on_suspend;
+	s->ctl->vq_avail = net_server_vq_avail;
 	return -pthread_create(&s->thread, NULL, net_server_main, s);
 }
 

@@ -4,7 +4,9 @@
  * queue pair, MAC 52:54:00:12:34:56, link up), bridge it to a new TAP
  * interface, print "tap IFNAME" once serving, and serve until SIGTERM or
  * SIGINT; then destroy the device.  For the shell tests (a QEMU guest on
- * vhost-vdpa): the same server vduse_net_test uses.
+ * vhost-vdpa): the same server vduse_net_test uses.  It asks for every
+ * VDUSE feature (queue-ready relay, suspend, resume), so that a VMM can
+ * suspend it before reading the vring bases.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,6 +27,8 @@ int main(int argc, char **argv)
 	struct virtio_net_config *net;
 	struct vduse_test_config c;
 	char tap[64];
+	uint64_t features = BIT_ULL(VDUSE_F_QUEUE_READY) |
+			    BIT_ULL(VDUSE_F_SUSPEND) | BIT_ULL(VDUSE_F_RESUME);
 	int ctrl, fd, sig, ret = 1;
 	sigset_t stop;
 
@@ -42,6 +46,10 @@ int main(int argc, char **argv)
 	if (ctrl < 0) {
 		fprintf(stderr, "open control: %s\n", strerror(-ctrl));
 		return 1;
+	}
+	if (ioctl(ctrl, VDUSE_SET_FEATURES, &features)) {
+		perror("VDUSE_SET_FEATURES");
+		goto out_ctrl;
 	}
 	vduse_test_net_config(&c, argv[1]);
 	net = (struct virtio_net_config *)c.cfg.config;
@@ -75,8 +83,9 @@ int main(int argc, char **argv)
 	ret = 0;
 
 	vduse_net_server_stop(&srv);
-	fprintf(stderr, "sessions %u rx %u tx %u error %d\n", srv.sessions,
-		srv.rx_frames, srv.tx_frames, srv.error);
+	fprintf(stderr, "sessions %u suspends %u rx %u tx %u error %d\n",
+		srv.sessions, srv.suspends, srv.rx_frames, srv.tx_frames,
+		srv.error);
 out_ctl:
 	vduse_ctl_daemon_stop(&ctl);
 out_tap:

@@ -17,7 +17,7 @@ here=$(dirname "$(readlink -f "$0")")
 NAME=vduse-qemu-net
 KVER=$(uname -r)
 BYTES=4194304
-PLAN=8
+PLAN=10
 tap_plan $PLAN
 
 prog() {
@@ -101,6 +101,10 @@ check "the guest ran to the end (QEMU exit $rc)" grep -q GUEST-DONE $log
 check "the guest pinged the TAP side through the daemon" grep -q GUEST-PING-OK $log
 check "a 4 MiB TCP transfer to the guest arrived intact" \
 	grep -qF "GUEST-XFER: bytes=$BYTES bad=0" $log
+# The daemon asked for VDUSE_F_SUSPEND: QEMU suspends the device before it
+# reads the vring bases, and trusts them.
+check "QEMU stopped the guest without 'ring restore failed'" \
+	bash -c "! grep -q 'ring restore failed' $log"
 check "detach" vdpa_detach "$NAME"
 stop_daemon() {
 	kill "$DPID" && wait "$DPID"
@@ -110,5 +114,7 @@ stop_daemon() {
 	[ $rc = 0 ] && ! test -e /dev/vduse/$NAME
 }
 check "the daemon exits cleanly and the device goes" stop_daemon
+check "QEMU suspended the device through VDUSE_SUSPEND" \
+	grep -q 'suspends [1-9]' /tmp/vduse-net-daemon.err
 rm -rf $g /tmp/vduse-net-guest.cpio
 tap_exit

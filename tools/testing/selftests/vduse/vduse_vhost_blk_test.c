@@ -4,16 +4,22 @@
  * drives /dev/vhost-vdpa-N with guest memory in a memfd; as the daemon it
  * serves virtio-blk requests from that memory, which it reaches through
  * VDUSE_IOTLB_GET_FD (the VMM's memfd, not a bounce buffer).
+ *
+ * Each test runs for a daemon that asked for no VDUSE feature, which must
+ * see exactly what it always saw, and for one that asked for queue-ready
+ * relay, suspend and resume (what live migration needs).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/vhost.h>
 #include <linux/virtio_blk.h>
@@ -27,7 +33,8 @@
 #define CAPACITY	8192
 #define MEM_SIZE	(4 << 20)
 #define IOVA_BASE	0x10000000ULL
-#define QSIZE		8
+#define QSIZE		32
+#define BATCH		8
 
 /* Guest memory layout (offsets in the memfd). */
 #define DESC_OFF	0
@@ -36,6 +43,22 @@
 #define HDR_OFF		16384
 #define DATA_OFF	20480
 #define STATUS_OFF	24576
+/* A batch of requests in flight at once: slot i's own header, data, status. */
+#define BHDR_OFF	28672
+#define BSTATUS_OFF	32768
+#define BDATA_OFF	65536
+
+/* Newer than the build machine's linux-libc-dev (Linux 6.1). */
+#ifndef VHOST_VDPA_RESUME
+#define VHOST_VDPA_RESUME	_IO(VHOST_VIRTIO, 0x7E)
+#define VHOST_BACKEND_F_RESUME	0x5
+#endif
+#ifndef VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK
+#define VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK	0x6
+#endif
+
+#define ALL_FEATURES	(BIT_ULL(VDUSE_F_QUEUE_READY) | \
+			 BIT_ULL(VDUSE_F_SUSPEND) | BIT_ULL(VDUSE_F_RESUME))
 
 FIXTURE(vhost) {
 	int ctrl;
@@ -48,6 +71,20 @@ FIXTURE(vhost) {
 	struct vduse_blk_server srv;
 	int serving;
 	uint16_t avail_idx;
+	uint16_t used_base;	/* the used index when a batch was queued */
+	uint64_t backend;	/* what vhost-vdpa offered */
+};
+
+FIXTURE_VARIANT(vhost) {
+	uint64_t features;
+};
+
+FIXTURE_VARIANT_ADD(vhost, no_features) {
+	.features = 0,
+};
+
+FIXTURE_VARIANT_ADD(vhost, suspend_resume) {
+	.features = ALL_FEATURES,
 };
 
 FIXTURE_SETUP(vhost)
@@ -61,8 +98,11 @@ FIXTURE_SETUP(vhost)
 
 	self->serving = 0;
 	self->vhost = -1;
+	self->kick = -1;
+	self->call = -1;
 	self->ctrl = vduse_ctrl_open();
 	ASSERT_LE(0, self->ctrl);
+	ASSERT_EQ(0, ioctl(self->ctrl, VDUSE_SET_FEATURES, &variant->features));
 	/* Capacity 0 at first: virtio-blk binds without I/O. */
 	vduse_test_blk_config(&self->c, NAME);
 	((struct virtio_blk_config *)self->c.cfg.config)->capacity = 0;
@@ -113,6 +153,10 @@ FIXTURE_TEARDOWN(vhost)
 	close(self->fd);
 	EXPECT_EQ(0, vduse_destroy(self->ctrl, NAME));
 	close(self->ctrl);
+	if (self->kick >= 0)
+		close(self->kick);
+	if (self->call >= 0)
+		close(self->call);
 	munmap(self->mem, MEM_SIZE);
 	free(self->srv.disk);
 }
@@ -139,12 +183,14 @@ static int iotlb_msg(int vhost, uint8_t type, uint64_t iova, uint64_t size,
 	return write(vhost, &msg, sizeof(msg)) == sizeof(msg) ? 0 : -errno;
 }
 
-/* Everything a VMM does before the guest's first request. */
-static int vmm_start(struct _test_data_vhost *self)
+/*
+ * What a VMM does to (re)start the device, the queue starting at avail
+ * index @start (what GET_VRING_BASE said, on a migration's destination).
+ */
+static int vmm_drive(struct _test_data_vhost *self, uint16_t start)
 {
-	uint64_t features, backend = 1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2;
 	struct vhost_vring_state num = { .index = 0, .num = QSIZE };
-	struct vhost_vring_state base = { .index = 0, .num = 0 };
+	struct vhost_vring_state base = { .index = 0, .num = start };
 	struct vhost_vring_state enable = { .index = 0, .num = 1 };
 	struct vhost_vring_addr addr = {
 		.index = 0,
@@ -153,14 +199,8 @@ static int vmm_start(struct _test_data_vhost *self)
 		.used_user_addr = IOVA_BASE + USED_OFF,
 	};
 	struct vhost_vring_file kick = { .index = 0 }, call = { .index = 0 };
+	uint64_t features;
 
-	if (ioctl(self->vhost, VHOST_SET_OWNER))
-		return -errno;
-	if (ioctl(self->vhost, VHOST_SET_BACKEND_FEATURES, &backend))
-		return -errno;
-	if (iotlb_msg(self->vhost, VHOST_IOTLB_UPDATE, IOVA_BASE, MEM_SIZE,
-		      self->mem))
-		return -errno;
 	if (set_status(self->vhost, VIRTIO_CONFIG_S_ACKNOWLEDGE |
 				    VIRTIO_CONFIG_S_DRIVER))
 		return -EIO;
@@ -174,8 +214,10 @@ static int vmm_start(struct _test_data_vhost *self)
 		       VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK))
 		return -EIO;
 
-	self->kick = eventfd(0, EFD_CLOEXEC);
-	self->call = eventfd(0, EFD_CLOEXEC);
+	if (self->kick < 0)
+		self->kick = eventfd(0, EFD_CLOEXEC);
+	if (self->call < 0)
+		self->call = eventfd(0, EFD_CLOEXEC);
 	kick.fd = self->kick;
 	call.fd = self->call;
 	if (ioctl(self->vhost, VHOST_SET_VRING_NUM, &num) ||
@@ -196,6 +238,28 @@ static int vmm_start(struct _test_data_vhost *self)
 			  VIRTIO_CONFIG_S_DRIVER_OK);
 }
 
+/* Everything a VMM does before the guest's first request. */
+static int vmm_start(struct _test_data_vhost *self)
+{
+	uint64_t ours = (1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2) |
+			(1ULL << VHOST_BACKEND_F_SUSPEND) |
+			(1ULL << VHOST_BACKEND_F_RESUME) |
+			(1ULL << VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK);
+	uint64_t backend;
+
+	if (ioctl(self->vhost, VHOST_SET_OWNER))
+		return -errno;
+	if (ioctl(self->vhost, VHOST_GET_BACKEND_FEATURES, &self->backend))
+		return -errno;
+	backend = self->backend & ours;
+	if (ioctl(self->vhost, VHOST_SET_BACKEND_FEATURES, &backend))
+		return -errno;
+	if (iotlb_msg(self->vhost, VHOST_IOTLB_UPDATE, IOVA_BASE, MEM_SIZE,
+		      self->mem))
+		return -errno;
+	return vmm_drive(self, 0);
+}
+
 /* One request, as a guest driver would queue it; the status byte or -1. */
 static int vmm_request(struct _test_data_vhost *self, uint32_t type,
 		       uint64_t sector, uint32_t len)
@@ -207,7 +271,11 @@ static int vmm_request(struct _test_data_vhost *self, uint32_t type,
 	struct pollfd pfd = { .fd = self->call, .events = POLLIN };
 	uint16_t used_before = __atomic_load_n(&used->idx, __ATOMIC_ACQUIRE);
 	uint64_t one = 1, cnt;
+	int i;
 
+	/* Interrupts of earlier requests are not this one's. */
+	while (poll(&pfd, 1, 0) == 1 && read(self->call, &cnt, 8) == 8)
+		;
 	hdr->type = type;
 	hdr->ioprio = 0;
 	hdr->sector = sector;
@@ -228,7 +296,13 @@ static int vmm_request(struct _test_data_vhost *self, uint32_t type,
 	/* The daemon's VDUSE_VQ_INJECT_IRQ reaches the VMM's call eventfd. */
 	if (poll(&pfd, 1, 10000) != 1 || read(self->call, &cnt, 8) != 8)
 		return -1;
-	if (__atomic_load_n(&used->idx, __ATOMIC_ACQUIRE) != used_before + 1)
+	for (i = 0; i < 1000; i++) {
+		if (__atomic_load_n(&used->idx, __ATOMIC_ACQUIRE) ==
+		    (uint16_t)(used_before + 1))
+			break;
+		usleep(1000);
+	}
+	if (i == 1000)
 		return -1;
 	return self->mem[STATUS_OFF];
 }
@@ -306,6 +380,340 @@ TEST_F(vhost, vring_base_and_config)
 	/* The config space is the daemon's, as it last set it. */
 	ASSERT_EQ(0, ioctl(self->vhost, VHOST_VDPA_GET_CONFIG, &cfg));
 	EXPECT_EQ((uint64_t)CAPACITY, *(uint64_t *)cfg.buf);
+}
+
+/* Batch requests: slots below BATCH / 2 write, the others read. */
+static uint64_t batch_sector(int i)
+{
+	return 64 + 16 * i;
+}
+
+static uint8_t batch_byte(int i, int j)
+{
+	return (uint8_t)(0x40 + 7 * i + j);
+}
+
+/* Queue BATCH requests at once, as a guest with I/O in flight would. */
+static int vmm_queue_batch(struct _test_data_vhost *self)
+{
+	struct vring_desc *desc = (void *)(self->mem + DESC_OFF);
+	struct vring_avail *avail = (void *)(self->mem + AVAIL_OFF);
+	struct vring_used *used = (void *)(self->mem + USED_OFF);
+	uint64_t one = 1;
+	int i, j;
+
+	self->used_base = __atomic_load_n(&used->idx, __ATOMIC_ACQUIRE);
+	for (i = 0; i < BATCH; i++) {
+		struct virtio_blk_outhdr *hdr =
+			(void *)(self->mem + BHDR_OFF + 16 * i);
+		uint8_t *data = self->mem + BDATA_OFF + 4096 * i;
+		int in = i >= BATCH / 2;
+
+		hdr->type = in ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT;
+		hdr->ioprio = 0;
+		hdr->sector = batch_sector(i);
+		for (j = 0; j < 4096; j++)
+			data[j] = in ? 0 : batch_byte(i, j);
+		self->mem[BSTATUS_OFF + i] = 0xff;
+		desc[3 * i] = (struct vring_desc){
+			IOVA_BASE + BHDR_OFF + 16 * i, sizeof(*hdr),
+			VRING_DESC_F_NEXT, 3 * i + 1 };
+		desc[3 * i + 1] = (struct vring_desc){
+			IOVA_BASE + BDATA_OFF + 4096 * i, 4096,
+			VRING_DESC_F_NEXT | (in ? VRING_DESC_F_WRITE : 0),
+			3 * i + 2 };
+		desc[3 * i + 2] = (struct vring_desc){
+			IOVA_BASE + BSTATUS_OFF + i, 1, VRING_DESC_F_WRITE, 0 };
+		avail->ring[(self->avail_idx + i) % QSIZE] = 3 * i;
+	}
+	self->avail_idx += BATCH;
+	__atomic_store_n(&avail->idx, self->avail_idx, __ATOMIC_RELEASE);
+	return write(self->kick, &one, sizeof(one)) == sizeof(one) ? 0 : -1;
+}
+
+static uint16_t vmm_used(struct _test_data_vhost *self)
+{
+	struct vring_used *used = (void *)(self->mem + USED_OFF);
+
+	return __atomic_load_n(&used->idx, __ATOMIC_ACQUIRE) - self->used_base;
+}
+
+/* Wait for the batch to be used; the number of requests used. */
+static int vmm_wait_batch(struct _test_data_vhost *self, int timeout_ms)
+{
+	while (vmm_used(self) < BATCH && timeout_ms-- > 0)
+		usleep(1000);
+	return vmm_used(self);
+}
+
+/*
+ * Every request of the batch was used exactly once, OK, with the right
+ * data in both directions.  Returns the number of problems found.
+ */
+static int vmm_check_batch(struct _test_data_vhost *self)
+{
+	struct vring_used *used = (void *)(self->mem + USED_OFF);
+	int seen[BATCH] = { 0 }, bad = 0, i, j;
+
+	for (i = 0; i < BATCH; i++) {
+		uint32_t id = used->ring[(uint16_t)(self->used_base + i) %
+					 QSIZE].id;
+
+		if (id % 3 || id / 3 >= BATCH || seen[id / 3]++)
+			bad++;
+	}
+	for (i = 0; i < BATCH; i++) {
+		const uint8_t *disk = self->srv.disk + batch_sector(i) * 512;
+		const uint8_t *data = self->mem + BDATA_OFF + 4096 * i;
+
+		if (self->mem[BSTATUS_OFF + i] != VIRTIO_BLK_S_OK)
+			bad++;
+		for (j = 0; j < 4096; j++) {
+			uint8_t want = i < BATCH / 2 ? batch_byte(i, j) :
+				       (uint8_t)(((batch_sector(i) * 512 + j) >> 9) ^
+						 ((batch_sector(i) * 512 + j) * 3));
+
+			if (disk[j] != want || (i >= BATCH / 2 && data[j] != want)) {
+				bad++;
+				break;
+			}
+		}
+	}
+	return bad;
+}
+
+/*
+ * Suspend with requests in flight: the daemon stops between two of them
+ * and says so; from then on nothing is used, a kick is held rather than
+ * lost, an interrupt is refused and the vring base does not move.
+ */
+static void suspend_mid_batch(struct __test_metadata *_metadata,
+			      struct _test_data_vhost *self,
+			      struct vhost_vring_state *base)
+{
+	struct vhost_vring_state again = { .index = 0 };
+	uint32_t vq = 0;
+	uint64_t one = 1;
+	uint16_t done;
+
+	self->srv.delay_ms = 150;
+	ASSERT_EQ(0, vmm_queue_batch(self));
+	usleep(200 * 1000);
+	ASSERT_EQ(0, ioctl(self->vhost, VHOST_VDPA_SUSPEND));
+	EXPECT_EQ(1U, self->ctl.seen[VDUSE_SUSPEND]);
+	done = vmm_used(self);
+	/* 8 requests of 150 ms each: the suspend lands in the middle. */
+	ASSERT_GT(BATCH, done);
+	TH_LOG("suspended with %u of %d requests used", done, BATCH);
+
+	base->index = 0;
+	ASSERT_EQ(0, ioctl(self->vhost, VHOST_GET_VRING_BASE, base));
+	/* This daemon completes in order: what it took, it used. */
+	EXPECT_EQ((uint16_t)(self->used_base + done), base->num);
+
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_VQ_INJECT_IRQ, &vq));
+	EXPECT_EQ(EBUSY, errno);
+
+	ASSERT_EQ(sizeof(one), write(self->kick, &one, sizeof(one)));
+	usleep(300 * 1000);
+	EXPECT_EQ(done, vmm_used(self));
+	EXPECT_EQ(0U, __atomic_load_n(&self->srv.kicks_while_paused,
+				      __ATOMIC_ACQUIRE));
+	ASSERT_EQ(0, ioctl(self->vhost, VHOST_GET_VRING_BASE, &again));
+	EXPECT_EQ(base->num, again.num);
+	/* Suspending a suspended device is nothing new. */
+	EXPECT_EQ(0, ioctl(self->vhost, VHOST_VDPA_SUSPEND));
+	EXPECT_EQ(1U, self->ctl.seen[VDUSE_SUSPEND]);
+}
+
+/* A daemon that asked for nothing: nothing changes for it. */
+static void expect_no_features(struct __test_metadata *_metadata,
+			       struct _test_data_vhost *self)
+{
+	EXPECT_EQ(0ULL, self->backend & ((1ULL << VHOST_BACKEND_F_SUSPEND) |
+			(1ULL << VHOST_BACKEND_F_RESUME) |
+			(1ULL << VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK)));
+	EXPECT_EQ(-1, ioctl(self->vhost, VHOST_VDPA_SUSPEND));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(-1, ioctl(self->vhost, VHOST_VDPA_RESUME));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(0U, self->ctl.seen[VDUSE_SET_VQ_READY]);
+	EXPECT_EQ(0U, self->ctl.seen[VDUSE_SUSPEND]);
+	EXPECT_EQ(0U, self->ctl.seen[VDUSE_RESUME]);
+}
+
+/* A cancelled migration: suspend, then resume without a reset. */
+TEST_F(vhost, suspend_then_resume_mid_io)
+{
+	struct vhost_vring_state base;
+	unsigned int served, wakeups;
+	uint32_t vq = 0;
+
+	ASSERT_EQ(0, vmm_start(self));
+	if (!variant->features) {
+		expect_no_features(_metadata, self);
+		return;
+	}
+	EXPECT_NE(0ULL, self->backend & (1ULL << VHOST_BACKEND_F_SUSPEND));
+	EXPECT_NE(0ULL, self->backend & (1ULL << VHOST_BACKEND_F_RESUME));
+	served = self->srv.served;
+
+	suspend_mid_batch(_metadata, self, &base);
+	wakeups = __atomic_load_n(&self->srv.wakeups, __ATOMIC_ACQUIRE);
+
+	ASSERT_EQ(0, ioctl(self->vhost, VHOST_VDPA_RESUME));
+	EXPECT_EQ(1U, self->ctl.seen[VDUSE_RESUME]);
+	EXPECT_EQ(BATCH, vmm_wait_batch(self, 20000));
+	/* The kick held while suspended reached the daemon on resume. */
+	EXPECT_LT(wakeups, __atomic_load_n(&self->srv.wakeups,
+					   __ATOMIC_ACQUIRE));
+	EXPECT_EQ(0, vmm_check_batch(self));
+	EXPECT_EQ(served + BATCH, self->srv.served);
+	EXPECT_EQ(0, __atomic_load_n(&self->srv.error, __ATOMIC_RELAXED));
+	EXPECT_EQ(0, ioctl(self->fd, VDUSE_VQ_INJECT_IRQ, &vq));
+	/* Resuming a running device is nothing new either. */
+	EXPECT_EQ(0, ioctl(self->vhost, VHOST_VDPA_RESUME));
+	EXPECT_EQ(1U, self->ctl.seen[VDUSE_RESUME]);
+
+	/* And it goes on serving. */
+	memset(self->mem + DATA_OFF, 0x5a, 4096);
+	EXPECT_EQ(VIRTIO_BLK_S_OK, vmm_request(self, VIRTIO_BLK_T_OUT, 8, 4096));
+	EXPECT_EQ(0x5a, self->srv.disk[8 * 512 + 4095]);
+}
+
+/*
+ * A migration: suspend, read the vring base, reset, and start again from
+ * that base as a destination would; the rest of the batch completes there.
+ */
+TEST_F(vhost, suspend_then_restart_from_vring_base)
+{
+	struct vhost_vring_state base;
+	unsigned int served;
+	uint16_t done;
+
+	ASSERT_EQ(0, vmm_start(self));
+	if (!variant->features) {
+		expect_no_features(_metadata, self);
+		return;
+	}
+	served = self->srv.served;
+	suspend_mid_batch(_metadata, self, &base);
+	done = vmm_used(self);
+
+	ASSERT_EQ(0, set_status(self->vhost, 0));
+	vduse_blk_server_stop(&self->srv);
+	self->serving = 0;
+	EXPECT_EQ(0U, self->ctl.seen[VDUSE_RESUME]);
+	/* The reset ended the suspension: interrupts go through again. */
+	self->srv.delay_ms = 0;
+	ASSERT_EQ(0, vmm_drive(self, base.num));
+	EXPECT_EQ(BATCH, vmm_wait_batch(self, 20000));
+	EXPECT_EQ(0, vmm_check_batch(self));
+	/* Each request served once: none of the first ones twice. */
+	EXPECT_EQ(served + BATCH, self->srv.served);
+	TH_LOG("%u used before the suspend, %u after the restart", done,
+	       BATCH - done);
+	EXPECT_EQ(0, __atomic_load_n(&self->srv.error, __ATOMIC_RELAXED));
+}
+
+/* The device is deleted while suspended: it goes, and can be destroyed. */
+TEST_F(vhost, vdpa_dev_del_while_suspended)
+{
+	const char *const argv[] = { "vdpa", "dev", "del", NAME, NULL };
+	struct vhost_vring_state base;
+	int status, i;
+	pid_t pid;
+
+	ASSERT_EQ(0, vmm_start(self));
+	if (!variant->features) {
+		expect_no_features(_metadata, self);
+		return;
+	}
+	suspend_mid_batch(_metadata, self, &base);
+
+	/* vhost-vdpa waits for its file to close before the device goes. */
+	pid = vduse_spawn(argv);
+	ASSERT_LT(0, pid);
+	usleep(300 * 1000);
+	close(self->vhost);
+	self->vhost = -1;
+	for (i = 0; i < 3000 && waitpid(pid, &status, WNOHANG) != pid; i++)
+		usleep(10000);
+	if (i == 3000) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	ASSERT_GT(3000, i);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_NE(0, access("/sys/bus/vdpa/devices/" NAME, F_OK));
+	/* The teardown destroys the device, which must succeed. */
+}
+
+/* VDUSE_F_QUEUE_READY: enables go to the daemon, which may refuse them. */
+static int refuse_ready(const struct vduse_dev_request *req, void *arg)
+{
+	return req->type == VDUSE_SET_VQ_READY ? VDUSE_REQ_RESULT_FAILED :
+						 VDUSE_REQ_RESULT_OK;
+}
+
+TEST_F(vhost, queue_ready_relay)
+{
+	struct vhost_vring_state enable = { .index = 0 };
+	struct vduse_vq_info info = { .index = 0 };
+	uint8_t status;
+
+	unsigned int seen;
+
+	/* virtio_blk's probe, before vhost-vdpa took the device. */
+	seen = self->ctl.seen[VDUSE_SET_VQ_READY];
+	ASSERT_EQ(0, vmm_start(self));
+	if (!variant->features) {
+		expect_no_features(_metadata, self);
+		return;
+	}
+	EXPECT_NE(0ULL, self->backend &
+		  (1ULL << VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK));
+	EXPECT_EQ(seen + 1, self->ctl.seen[VDUSE_SET_VQ_READY]);
+	EXPECT_EQ(0U, self->ctl.last_ready.num);
+	EXPECT_EQ(1U, self->ctl.last_ready.ready);
+	ASSERT_EQ(0, ioctl(self->fd, VDUSE_VQ_GET_INFO, &info));
+	EXPECT_EQ(1, info.ready);
+
+	/* Enabling an enabled queue tells nothing new. */
+	enable.num = 1;
+	ASSERT_EQ(0, ioctl(self->vhost, VHOST_VDPA_SET_VRING_ENABLE, &enable));
+	EXPECT_EQ(seen + 1, self->ctl.seen[VDUSE_SET_VQ_READY]);
+
+	/* A disable is relayed and takes effect, even when refused. */
+	self->ctl.policy = refuse_ready;
+	enable.num = 0;
+	ASSERT_EQ(0, ioctl(self->vhost, VHOST_VDPA_SET_VRING_ENABLE, &enable));
+	EXPECT_EQ(seen + 2, self->ctl.seen[VDUSE_SET_VQ_READY]);
+	EXPECT_EQ(0U, self->ctl.last_ready.ready);
+	ASSERT_EQ(0, ioctl(self->fd, VDUSE_VQ_GET_INFO, &info));
+	EXPECT_EQ(0, info.ready);
+	/* The refusal asks for a reset. */
+	ASSERT_EQ(0, ioctl(self->vhost, VHOST_VDPA_GET_STATUS, &status));
+	EXPECT_NE(0, status & VIRTIO_CONFIG_S_NEEDS_RESET);
+
+	/* A refused enable leaves the queue disabled on both sides. */
+	enable.num = 1;
+	ASSERT_EQ(0, ioctl(self->vhost, VHOST_VDPA_SET_VRING_ENABLE, &enable));
+	EXPECT_EQ(seen + 3, self->ctl.seen[VDUSE_SET_VQ_READY]);
+	ASSERT_EQ(0, ioctl(self->fd, VDUSE_VQ_GET_INFO, &info));
+	EXPECT_EQ(0, info.ready);
+
+	/* After a reset the device starts clean, and enables work again. */
+	self->ctl.policy = NULL;
+	ASSERT_EQ(0, set_status(self->vhost, 0));
+	ASSERT_EQ(0, ioctl(self->vhost, VHOST_VDPA_GET_STATUS, &status));
+	EXPECT_EQ(0, status);
+	vduse_blk_server_stop(&self->srv);
+	self->serving = 0;
+	ASSERT_EQ(0, vmm_drive(self, self->avail_idx));
+	ASSERT_EQ(0, ioctl(self->fd, VDUSE_VQ_GET_INFO, &info));
+	EXPECT_EQ(1, info.ready);
+	EXPECT_EQ(VIRTIO_BLK_S_OK, vmm_request(self, VIRTIO_BLK_T_IN, 8, 512));
 }
 
 /* API version 1: two groups, two address spaces. */
