@@ -63,6 +63,9 @@ if [ ${#rst_files[@]} -gt 0 ]; then
 	python3 "$top/scripts/rst-check.py" "${rst_files[@]}" || failed "rst"
 fi
 
+step "errno tables in vduse.rst against the selftests"
+python3 "$top/scripts/errno-check.py" || failed "errno tables"
+
 step "shell scripts (bash -n)"
 while read -r f; do
 	bash -n "$f" || failed "bash -n $f"
