@@ -373,6 +373,7 @@ static long vm_locked_kb(void)
 
 struct reader {
 	const char *path;
+	const uint8_t *disk;	/* the daemon's, for the writer's checks */
 	int stop;		/* __atomic */
 	unsigned int reads;	/* __atomic */
 	int bad;
@@ -403,6 +404,46 @@ static void *reader_main(void *arg)
 		__atomic_fetch_add(&r->reads, 1, __ATOMIC_RELAXED);
 	}
 	free(buf);
+	close(dev);
+	return NULL;
+}
+
+/*
+ * Writes in a loop to the last MiB, where the reader does not look: each
+ * 64 KiB block a new pattern, read back through the device and checked in
+ * the daemon's disk too; counts bad ones.
+ */
+static void *writer_main(void *arg)
+{
+	struct reader *r = arg;
+	size_t len = 64 * 1024, i;
+	uint8_t *buf, *back;
+	unsigned int gen = 0;
+	int dev;
+
+	dev = open(r->path, O_RDWR | O_DIRECT);
+	if (dev < 0 || posix_memalign((void **)&buf, 4096, len) ||
+	    posix_memalign((void **)&back, 4096, len)) {
+		r->bad++;
+		return NULL;
+	}
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		off_t off = (off_t)(48 + gen % 16) * len;
+
+		for (i = 0; i < len; i++)
+			buf[i] = (uint8_t)(gen * 13 + i * 5);
+		if (pwrite(dev, buf, len, off) != (ssize_t)len ||
+		    pread(dev, back, len, off) != (ssize_t)len) {
+			r->bad++;
+			break;
+		}
+		r->bad += !!memcmp(buf, back, len) ||
+			  !!memcmp(buf, r->disk + off, len);
+		__atomic_fetch_add(&r->reads, 1, __ATOMIC_RELAXED);
+		gen++;
+	}
+	free(buf);
+	free(back);
 	close(dev);
 	return NULL;
 }
@@ -470,18 +511,19 @@ static void wait_reads(struct reader *r, unsigned int n)
  * I/O served from the daemon's memory with the data checked, the locked
  * memory accounted and given back, deregistration while reads run (the
  * daemon stops using its memory first, as documented), registration
- * cycles under I/O, and memory still registered at detach given back.
+ * cycles under reads and checked writes, and memory still registered at
+ * detach given back.
  */
 TEST_F(serve, umem)
 {
 	const size_t bsz = 64 << 20;
 	struct vduse_iova_umem u = { .size = bsz };
 	struct vduse_iova_info info = { .start = 4096 };
-	struct reader r = { 0 };
+	struct reader r = { 0 }, w = { 0 };
 	long locked;
 	uint8_t *mem, *ro;
 	char path[64];
-	pthread_t t;
+	pthread_t t, tw;
 	int i;
 
 	mem = mmap(NULL, bsz, PROT_READ | PROT_WRITE,
@@ -564,16 +606,27 @@ TEST_F(serve, umem)
 	EXPECT_EQ(locked, vm_locked_kb());
 	wait_reads(&r, 20);
 
-	/* Cycles, with the reads going on. */
-	for (i = 0; i < 10; i++) {
+	/* Cycles, with reads and checked writes going on. */
+	w.path = path;
+	w.disk = self->srv.disk;
+	ASSERT_EQ(0, pthread_create(&tw, NULL, writer_main, &w));
+	for (i = 0; i < 20; i++) {
 		ASSERT_EQ(0, umem_reg(&self->srv, self->fd, &u));
-		wait_reads(&r, 5);
+		wait_reads(&r, 3);
+		wait_reads(&w, 3);
 		ASSERT_EQ(0, umem_dereg(&self->srv, self->fd, &u));
+		wait_reads(&w, 1);
 	}
 	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(t, NULL);
+	pthread_join(tw, NULL);
 	EXPECT_EQ(0, r.bad);
 	EXPECT_LT(50U, r.reads);
+	EXPECT_EQ(0, w.bad);
+	EXPECT_LT(40U, w.reads);
+	TH_LOG("%u checked reads, %u checked writes across 20 cycles",
+	       r.reads, w.reads);
 	EXPECT_EQ(0, __atomic_load_n(&self->srv.error, __ATOMIC_RELAXED));
 	EXPECT_EQ(0U, __atomic_load_n(&self->srv.stale, __ATOMIC_RELAXED));
 

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,80 @@ TEST_F(hostile, kick_eventfd_closed_and_reused)
 	vduse_ctl_daemon_stop(&d);
 	close(pipefd[0]);
 	close(pipefd[1]);
+}
+
+/*
+ * msg_timeout=1 and a daemon that reads a request just before, at, or
+ * just after it expires: the read gets it or fails with EIO (the device
+ * broke), the answer is taken or refused with ENOENT or EIO, the driver's
+ * probe ends either way, and the device goes.  A new device each round,
+ * the read later each time: 0.90 s to 1.15 s after the request came.
+ */
+TEST(read_races_msg_timeout)
+{
+	struct vduse_vq_config vq = { .index = 0, .max_size = 64 };
+	struct pollfd pfd = { .events = POLLIN };
+	struct vduse_ctl_daemon d;
+	struct vduse_dev_request req;
+	struct vduse_test_config c;
+	int ctrl, fd, k, status, r;
+	int got = 0, answered = 0, broke = 0;
+	char buf[8];
+	ssize_t n;
+	pid_t pid;
+
+	ctrl = vduse_ctrl_open();
+	ASSERT_LE(0, ctrl);
+	vduse_test_blk_config(&c, NAME);
+	((struct virtio_blk_config *)c.cfg.config)->capacity = 0;
+	for (k = 0; k < 11; k++) {
+		ASSERT_EQ(0, vduse_create(ctrl, &c));
+		fd = vduse_dev_open(NAME);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, ioctl(fd, VDUSE_VQ_SETUP, &vq));
+		ASSERT_EQ(0, vduse_sysfs_write(SYSFS "/msg_timeout", "1"));
+		ASSERT_EQ(0, fcntl(fd, F_SETFL, O_NONBLOCK));
+
+		pid = spawn_add();
+		ASSERT_LT(0, pid);
+		pfd.fd = fd;
+		ASSERT_EQ(1, poll(&pfd, 1, 20000));
+		usleep(900000 + k * 25000);
+		n = read(fd, &req, sizeof(req));
+		if (n == sizeof(req)) {
+			got++;
+			r = respond(fd, req.request_id, VDUSE_REQ_RESULT_OK);
+			EXPECT_TRUE(r == 0 || r == -ENOENT || r == -EIO)
+				TH_LOG("round %d: answer: %d", k, r);
+			answered += !r;
+		} else {
+			EXPECT_EQ(-1, n);
+			EXPECT_TRUE(errno == EIO || errno == EAGAIN)
+				TH_LOG("round %d: read: %d", k, errno);
+		}
+		/* Whatever happened, the rest of the probe is answered. */
+		memset(&d, 0, sizeof(d));
+		ASSERT_EQ(0, vduse_ctl_daemon_start(&d, fd));
+		for (r = 0; r < 3000 && waitpid(pid, &status, WNOHANG) != pid; r++)
+			usleep(10000);
+		if (r == 3000) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+		}
+		EXPECT_GT(3000, r) TH_LOG("round %d: vdpa dev add hangs", k);
+		ASSERT_LT(0, vduse_sysfs_read(SYSFS "/broken", buf,
+					      sizeof(buf)));
+		broke += buf[0] == '1';
+		vduse_vdpa_del(NAME, 30);
+		vduse_ctl_daemon_stop(&d);
+		close(fd);
+		ASSERT_EQ(0, vduse_destroy(ctrl, NAME));
+	}
+	TH_LOG("11 rounds: %d reads got the request, %d answers taken, %d devices broke",
+	       got, answered, broke);
+	/* The last rounds read well after the expiry. */
+	EXPECT_LT(0, broke);
+	close(ctrl);
 }
 
 TEST_HARNESS_MAIN

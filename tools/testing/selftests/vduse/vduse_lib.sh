@@ -45,6 +45,12 @@ tap_exit() {
 }
 
 # wait_for SECONDS COMMAND...: poll every 0.1 s until the command succeeds.
+# prog NAME: a selftest binary, next to the scripts (installed) or in the
+# build tree ($VDUSE_BUILD/selftests).
+prog() {
+	if [ -x "$here/$1" ]; then echo "$here/$1"; else echo "${VDUSE_BUILD:-}/selftests/$1"; fi
+}
+
 wait_for() {
 	local tries=$(($1 * 10))
 	shift

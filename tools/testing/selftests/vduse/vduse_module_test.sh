@@ -10,10 +10,10 @@ here=$(dirname "$(readlink -f "$0")")
 # shellcheck source=vduse_lib.sh
 . "$here/vduse_lib.sh"
 
-tap_plan 7
+tap_plan 8
 
 if [ -z "$ko" ] || [ ! -r "$ko" ]; then
-	for i in 1 2 3 4 5 6 7; do skip "VDUSE_KO is not set"; done
+	for i in 1 2 3 4 5 6 7 8; do skip "VDUSE_KO is not set"; done
 	exit $KSFT_SKIP
 fi
 
@@ -59,6 +59,36 @@ cycles() {
 	done
 }
 check "25 unload/load cycles" cycles
+
+# Unload and reload while other processes open the control node, read the
+# class in sysfs and create, attach and destroy devices (vduse_create_test
+# in a loop): rmmod succeeds only between their uses, and nothing they do
+# meets a half-loaded module.  Devices left behind go with the module.
+under_stress() {
+	local pids=() i done=0 create
+	create=$(prog vduse_create_test)
+	[ -x "$create" ] || return 1
+	(while :; do : 3<> /dev/vduse/control; done) 2> /dev/null &
+	pids+=($!)
+	(while :; do cat /sys/class/vduse/*/dev > /dev/null; done) 2> /dev/null &
+	pids+=($!)
+	(while :; do "$create" > /dev/null 2>&1; done) &
+	pids+=($!)
+	for i in $(seq 1 400); do
+		if rmmod vduse 2> /dev/null; then
+			insmod "$ko" || break
+			done=$((done + 1))
+			[ $done -ge 20 ] && break
+		fi
+		sleep 0.05
+	done
+	kill "${pids[@]}"
+	wait "${pids[@]}" 2> /dev/null
+	load
+	echo "# $done unload/load cycles under stress in $i tries"
+	[ $done -ge 20 ]
+}
+check "20 unload/load cycles while the module is being used" under_stress
 
 stock_refused() {
 	# The runner forbids the distribution's module; prove it.

@@ -20,9 +20,6 @@ BYTES=4194304
 PLAN=10
 tap_plan $PLAN
 
-prog() {
-	if [ -x "$here/$1" ]; then echo "$here/$1"; else echo "${VDUSE_BUILD:-}/selftests/$1"; fi
-}
 daemon=$(prog vduse_net_daemon)
 blob=$(prog vduse_tcp_blob)
 why=$(nested_skip_reason)

@@ -132,6 +132,82 @@ TEST(irq_injection_races_detach)
 	close(ctrl);
 }
 
+/* sysfs vq0/irq_cb_affinity, moved between CPU 0, CPU 1 and both. */
+static void *affinity_loop(void *arg)
+{
+	static const char *const masks[] = { "1", "2", "3" };
+	struct racer *r = arg;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		if (!vduse_sysfs_write(VDUSE_SYSFS_CLASS "/" NAME
+				       "/vq0/irq_cb_affinity",
+				       masks[r->rounds % 3]))
+			r->hits++;
+		r->rounds++;
+		usleep(500);
+	}
+	return NULL;
+}
+
+static int rebind_virtio_vdpa(void)
+{
+	if (vduse_sysfs_write("/sys/bus/vdpa/drivers/virtio_vdpa/unbind", NAME))
+		return -1;
+	return vduse_sysfs_write("/sys/bus/vdpa/drivers/virtio_vdpa/bind",
+				 NAME);
+}
+
+/*
+ * Interrupts injected, and their CPU moved (the driver's set_vq_affinity
+ * at probe, sysfs here), while the driver resets the device (unbind and
+ * bind again) and while it is detached: a callback may run on another
+ * CPU's work item when the driver goes.
+ */
+TEST(irq_injection_and_affinity_race_reset_and_detach)
+{
+	struct vduse_vq_config vq = { .index = 0, .max_size = 64 };
+	struct vduse_ctl_daemon ctl = { 0 };
+	struct racer inj = { 0 }, aff = { 0 };
+	struct vduse_test_config c;
+	pthread_t ti, ta;
+	int ctrl, i, j;
+
+	ctrl = vduse_ctrl_open();
+	ASSERT_LE(0, ctrl);
+	vduse_test_blk_config(&c, NAME);
+	((struct virtio_blk_config *)c.cfg.config)->capacity = 0;
+	ASSERT_EQ(0, vduse_create(ctrl, &c));
+	inj.fd = vduse_dev_open(NAME);
+	ASSERT_LE(0, inj.fd);
+	ASSERT_EQ(0, ioctl(inj.fd, VDUSE_VQ_SETUP, &vq));
+	ASSERT_EQ(0, vduse_ctl_daemon_start(&ctl, inj.fd));
+	ASSERT_EQ(0, pthread_create(&ti, NULL, inject_loop, &inj));
+	ASSERT_EQ(0, pthread_create(&ta, NULL, affinity_loop, &aff));
+	for (i = 0; i < 5; i++) {
+		ASSERT_EQ(0, vduse_vdpa_add(NAME, 60));
+		for (j = 0; j < 3; j++) {
+			usleep(50000);
+			ASSERT_EQ(0, rebind_virtio_vdpa());
+		}
+		usleep(50000);
+		ASSERT_EQ(0, vduse_vdpa_del(NAME, 60));
+	}
+	__atomic_store_n(&inj.stop, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&aff.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(ti, NULL);
+	pthread_join(ta, NULL);
+	TH_LOG("%lu of %lu injections reached a driver, %lu affinity changes",
+	       inj.hits, inj.rounds, aff.hits);
+	EXPECT_LT(0UL, inj.hits);
+	EXPECT_LT(0UL, aff.hits);
+	/* 15 resets: each ended with a status 0 the daemon saw. */
+	EXPECT_LE(20U, ctl.seen[VDUSE_SET_STATUS]);
+	vduse_ctl_daemon_stop(&ctl);
+	close(inj.fd);
+	EXPECT_EQ(0, vduse_destroy(ctrl, NAME));
+	close(ctrl);
+}
+
 static int count_fds(void)
 {
 	struct dirent *de;
@@ -185,7 +261,9 @@ TEST(no_ioctl_leaks_a_file_descriptor)
 TEST(every_sysfs_attribute_reads)
 {
 	static const char * const attrs[] = { "msg_timeout", "bounce_size",
-					      "broken", "dev", "uevent" };
+					      "broken", "vduse_features",
+					      "vq0/irq_cb_affinity", "dev",
+					      "uevent" };
 	struct vduse_test_config c;
 	char path[256], buf[4096];
 	int ctrl, fd;
