@@ -10,6 +10,11 @@
  * see FEATURES_OK and gives up.  Reset relays status 0, always clears
  * what the kernel holds, and reports a daemon's failure.
  *
+ * The VDUSE features a daemon chose add relays: queue enables
+ * (VDUSE_F_QUEUE_READY), and suspend and resume for vhost-vdpa
+ * (VDUSE_F_SUSPEND, VDUSE_F_RESUME), which only devices that asked for
+ * them offer, through their own copy of the ops.
+ *
  * Locking (see "DOC: Locking" in vduse.h): vdpa_dev_lock is held around
  * dev_add/dev_del, cf_lock around set_status and reset; vduse_dev.lock is
  * taken inside both, and never across a request to the daemon.
