@@ -165,10 +165,20 @@ static void fuzz_ctrl(struct fuzz *f)
 		return;
 	}
 	f->calls++;
-	switch (pick(6)) {
+	switch (pick(8)) {
 	case 0:
 		v = pick(4) ? pick(2) : fuzz_u64(1);
 		if (ioctl(f->ctrl[i], VDUSE_SET_API_VERSION, &v))
+			f->errors++;
+		break;
+	case 5:
+		/* Mostly valid VDUSE features, for the devices to come. */
+		v = pick(4) ? pick(8) : fuzz_u64(1);
+		if (ioctl(f->ctrl[i], VDUSE_SET_FEATURES, &v))
+			f->errors++;
+		break;
+	case 6:
+		if (ioctl(f->ctrl[i], VDUSE_GET_FEATURES, arg_ptr(f)))
 			f->errors++;
 		break;
 	case 1:
