@@ -39,6 +39,7 @@ help:
 	@echo "make check     run the selftests in a QEMU guest (T=<test> for one)"
 	@echo "make vm        interactive guest shell with the module built"
 	@echo "make demo      a virtio-blk disk served from userspace, end to end"
+	@echo "make bench     fio and control path: ours vs Debian's vduse vs null_blk"
 	@echo "make lint      checkpatch, sparse, kernel-doc, ABI and docs checks"
 	@echo "make intree    build the driver inside linux-source-6.12"
 	@echo "make debug-kernel  build the KASAN/lockdep/kmemleak test kernel"
@@ -83,6 +84,10 @@ vm: deps-if-needed all
 
 demo: deps-if-needed all
 	@$(VMDIR)/run-vm.sh --job $(TOP)/scripts/demo-guest.sh
+
+# BENCH_REPS=, BENCH_RUNTIME=, ...: see scripts/bench.sh and bench/README.md.
+bench: deps-if-needed all
+	@$(TOP)/scripts/bench.sh
 
 lint: module
 	@$(TOP)/scripts/lint.sh
