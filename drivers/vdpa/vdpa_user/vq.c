@@ -357,9 +357,12 @@ static void vduse_vq_irq_work(struct work_struct *work)
  *
  * Runs it with interrupts off, as a hardware interrupt would, on a CPU
  * of the queue's affinity: here if this CPU is in the mask, else in a
- * work item queued on the first online CPU of the mask and waited for.
- * Does nothing unless the driver is running and the queue ready.  May
- * sleep.
+ * work item queued on the first online CPU of the mask.  That one is not
+ * waited for: the daemon goes on serving while the other CPU completes,
+ * as a device does while its interrupt is handled.  Injections while it
+ * is pending run the callback once, which sees every buffer used before
+ * it runs.  Does nothing unless the driver is running and the queue
+ * ready.
  */
 void vduse_vq_signal(struct vduse_dev *vdev, struct vduse_vq *vq)
 {
@@ -381,10 +384,8 @@ void vduse_vq_signal(struct vduse_dev *vdev, struct vduse_vq *vq)
 	spin_unlock_irq(&vq->irq_lock);
 	put_cpu();
 
-	if (target != cpu) {
+	if (target != cpu)
 		queue_work_on(target, system_highpri_wq, &vq->irq_work);
-		flush_work(&vq->irq_work);
-	}
 }
 
 /**
