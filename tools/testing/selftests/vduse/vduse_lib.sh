@@ -73,7 +73,9 @@ qsd_start() {
 		--export "type=vduse-blk,id=exp0,node-name=disk0,name=$name,num-queues=$nq,queue-size=$qs,writable=on" \
 		> "/tmp/qsd-$name.log" 2>&1 &
 	QSD_PID=$!
-	wait_for 20 test -c "/dev/vduse/$name"
+	wait_for 20 test -c "/dev/vduse/$name" && return 0
+	sed 's/^/# qsd: /' "/tmp/qsd-$name.log"
+	return 1
 }
 
 # qsd_stop: end the daemon; it destroys its device on the way out.
