@@ -419,46 +419,70 @@ static int vduse_vdpa_reset(struct vdpa_device *vdpa)
 }
 
 /*
- * VDUSE_F_SUSPEND: from the moment suspend starts, kicks are held; the
- * daemon finishes or puts back what it started and answers.  Once it has,
- * it completes nothing more: queue interrupts are refused, and the state
- * GET_VQ_STATE reports is final.  A refusal leaves the device running.
+ * Kicks are held in every state but VDUSE_RUNNING: from the moment a
+ * suspend starts until a resume ended, so a suspended daemon is not woken
+ * and no kick is lost.  Under vdev->lock.
  */
-static int vduse_vdpa_suspend(struct vdpa_device *vdpa)
+static void vduse_vdpa_set_run_state(struct vduse_dev *vdev, u8 state)
 {
-	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
-	struct vduse_dev_request req = { .type = VDUSE_SUSPEND };
+	bool was_running = vdev->run_state == VDUSE_RUNNING;
+	bool running = state == VDUSE_RUNNING;
+
+	lockdep_assert_held(&vdev->lock);
+
+	if (was_running != running)
+		vduse_vqs_hold_kicks(vdev, !running);
+	WRITE_ONCE(vdev->run_state, state);
+}
+
+/*
+ * Suspend and resume both go @from -> @via while the daemon is asked with
+ * a @type request, then -> @to on its OK, or back to @from on a refusal.
+ * Before DRIVER_OK nothing runs, and a device already in @to stays there:
+ * both are done at once.  A reset that comes in between starts over and
+ * wins.
+ */
+static int vduse_vdpa_run_change(struct vduse_dev *vdev, u8 from, u8 via,
+				 u8 to, u32 type)
+{
+	struct vduse_dev_request req = { .type = type };
 	int ret;
 
 	mutex_lock(&vdev->lock);
-	/* Before DRIVER_OK nothing runs; suspending twice is once. */
 	if (!(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
-	    vdev->run_state == VDUSE_SUSPENDED) {
+	    vdev->run_state == to) {
 		mutex_unlock(&vdev->lock);
 		return 0;
 	}
 	/* Another suspend or resume is under way. */
-	if (vdev->run_state != VDUSE_RUNNING) {
+	if (vdev->run_state != from) {
 		mutex_unlock(&vdev->lock);
 		return -EBUSY;
 	}
-	WRITE_ONCE(vdev->run_state, VDUSE_SUSPENDING);
-	vduse_vqs_hold_kicks(vdev, true);
+	vduse_vdpa_set_run_state(vdev, via);
 	mutex_unlock(&vdev->lock);
 
 	ret = vduse_msg_send(vdev, &req, NULL);
 
 	mutex_lock(&vdev->lock);
-	/* Unless a reset came in between and started over. */
-	if (vdev->run_state == VDUSE_SUSPENDING) {
-		WRITE_ONCE(vdev->run_state, ret ? VDUSE_RUNNING :
-						  VDUSE_SUSPENDED);
-		if (ret)
-			vduse_vqs_hold_kicks(vdev, false);
-	}
+	if (vdev->run_state == via)
+		vduse_vdpa_set_run_state(vdev, ret ? from : to);
 	mutex_unlock(&vdev->lock);
 
 	return ret;
+}
+
+/*
+ * VDUSE_F_SUSPEND: the daemon finishes or puts back what it started, may
+ * still inject interrupts for it, and answers.  Once it has, it completes
+ * nothing more: queue interrupts are refused, and the state GET_VQ_STATE
+ * reports is final.  A refusal leaves the device running.
+ */
+static int vduse_vdpa_suspend(struct vdpa_device *vdpa)
+{
+	return vduse_vdpa_run_change(vdpa_to_vdev(vdpa), VDUSE_RUNNING,
+				     VDUSE_SUSPENDING, VDUSE_SUSPENDED,
+				     VDUSE_SUSPEND);
 }
 
 /*
@@ -468,34 +492,9 @@ static int vduse_vdpa_suspend(struct vdpa_device *vdpa)
  */
 static int vduse_vdpa_resume(struct vdpa_device *vdpa)
 {
-	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
-	struct vduse_dev_request req = { .type = VDUSE_RESUME };
-	int ret;
-
-	mutex_lock(&vdev->lock);
-	if (vdev->run_state == VDUSE_RUNNING) {
-		mutex_unlock(&vdev->lock);
-		return 0;
-	}
-	if (vdev->run_state != VDUSE_SUSPENDED) {
-		mutex_unlock(&vdev->lock);
-		return -EBUSY;
-	}
-	WRITE_ONCE(vdev->run_state, VDUSE_RESUMING);
-	mutex_unlock(&vdev->lock);
-
-	ret = vduse_msg_send(vdev, &req, NULL);
-
-	mutex_lock(&vdev->lock);
-	if (vdev->run_state == VDUSE_RESUMING) {
-		WRITE_ONCE(vdev->run_state, ret ? VDUSE_SUSPENDED :
-						  VDUSE_RUNNING);
-		if (!ret)
-			vduse_vqs_hold_kicks(vdev, false);
-	}
-	mutex_unlock(&vdev->lock);
-
-	return ret;
+	return vduse_vdpa_run_change(vdpa_to_vdev(vdpa), VDUSE_SUSPENDED,
+				     VDUSE_RESUMING, VDUSE_RUNNING,
+				     VDUSE_RESUME);
 }
 
 /* A VMM may enable queues after DRIVER_OK when the daemon hears of it. */
