@@ -778,13 +778,17 @@ class Checker:
             before = s.text[:m.start()]
             ops, _ = self.calls_in(src, before, k, local)
             if ops:
-                op, why = self.single_op(ops)
-                if op:
-                    self.record(src, line, op, err, "errno")
-                else:
-                    self.skip(src, line, err, why)
+                self.record_single(src, line, ops, err)
                 continue
             self.walk_back(src, k, line, err, local)
+
+    def record_single(self, src, line, ops, err):
+        """Record err for the one operation in ops, or say why not."""
+        op, why = self.single_op(ops)
+        if op:
+            self.record(src, line, op, err, "errno")
+        else:
+            self.skip(src, line, err, why)
 
     def walk_back(self, src, k, line, err, local):
         stmts = src.stmts
@@ -803,11 +807,7 @@ class Checker:
                 return
             ops, unknown = self.calls_in(src, p.text, j, local)
             if ops:
-                op, why = self.single_op(ops)
-                if op:
-                    self.record(src, line, op, err, "errno")
-                else:
-                    self.skip(src, line, err, why)
+                self.record_single(src, line, ops, err)
                 return
             if unknown:
                 self.skip(src, line, err, "a call of unknown effect on "

@@ -97,24 +97,39 @@ static void *inject_loop(void *arg)
 	return NULL;
 }
 
-TEST(irq_injection_races_detach)
+/*
+ * A block device of capacity 0, its node open and its queue set up: the
+ * driver binds without I/O, nothing to serve.  The node's fd, or -1.
+ */
+static int control_path_device(int ctrl)
 {
 	struct vduse_vq_config vq = { .index = 0, .max_size = 64 };
-	struct vduse_ctl_daemon ctl = { 0 };
 	struct vduse_test_config c;
+	int fd;
+
+	vduse_test_blk_config(&c, NAME);
+	((struct virtio_blk_config *)c.cfg.config)->capacity = 0;
+	if (vduse_create(ctrl, &c))
+		return -1;
+	fd = vduse_dev_open(NAME);
+	if (fd >= 0 && ioctl(fd, VDUSE_VQ_SETUP, &vq)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+TEST(irq_injection_races_detach)
+{
+	struct vduse_ctl_daemon ctl = { 0 };
 	struct racer r = { 0 };
 	pthread_t th;
 	int ctrl, i;
 
 	ctrl = vduse_ctrl_open();
 	ASSERT_LE(0, ctrl);
-	vduse_test_blk_config(&c, NAME);
-	/* Capacity 0: the driver binds without I/O, nothing to serve. */
-	((struct virtio_blk_config *)c.cfg.config)->capacity = 0;
-	ASSERT_EQ(0, vduse_create(ctrl, &c));
-	r.fd = vduse_dev_open(NAME);
+	r.fd = control_path_device(ctrl);
 	ASSERT_LE(0, r.fd);
-	ASSERT_EQ(0, ioctl(r.fd, VDUSE_VQ_SETUP, &vq));
 	ASSERT_EQ(0, vduse_ctl_daemon_start(&ctl, r.fd));
 	ASSERT_EQ(0, pthread_create(&th, NULL, inject_loop, &r));
 	for (i = 0; i < 8; i++) {
@@ -165,21 +180,15 @@ static int rebind_virtio_vdpa(void)
  */
 TEST(irq_injection_and_affinity_race_reset_and_detach)
 {
-	struct vduse_vq_config vq = { .index = 0, .max_size = 64 };
 	struct vduse_ctl_daemon ctl = { 0 };
 	struct racer inj = { 0 }, aff = { 0 };
-	struct vduse_test_config c;
 	pthread_t ti, ta;
 	int ctrl, i, j;
 
 	ctrl = vduse_ctrl_open();
 	ASSERT_LE(0, ctrl);
-	vduse_test_blk_config(&c, NAME);
-	((struct virtio_blk_config *)c.cfg.config)->capacity = 0;
-	ASSERT_EQ(0, vduse_create(ctrl, &c));
-	inj.fd = vduse_dev_open(NAME);
+	inj.fd = control_path_device(ctrl);
 	ASSERT_LE(0, inj.fd);
-	ASSERT_EQ(0, ioctl(inj.fd, VDUSE_VQ_SETUP, &vq));
 	ASSERT_EQ(0, vduse_ctl_daemon_start(&ctl, inj.fd));
 	ASSERT_EQ(0, pthread_create(&ti, NULL, inject_loop, &inj));
 	ASSERT_EQ(0, pthread_create(&ta, NULL, affinity_loop, &aff));
