@@ -336,13 +336,20 @@ long vduse_vq_inject_irq(struct vduse_dev *vdev, void __user *argp)
 	return 0;
 }
 
-/* The driver's callback, with interrupts off as for a real interrupt. */
+/*
+ * The driver's callback, with interrupts off as for a real interrupt, and
+ * bottom halves off around it: softirqs it raises (the block layer ends a
+ * single-queue disk's requests in one) run as it returns, as they would
+ * on the way out of a hardware interrupt, instead of waking ksoftirqd.
+ */
 static void vduse_vq_run_cb(struct vduse_vq *vq)
 {
+	local_bh_disable();
 	spin_lock_irq(&vq->irq_lock);
 	if (vq->cb_enabled && vq->cb.callback)
 		vq->cb.callback(vq->cb.private);
 	spin_unlock_irq(&vq->irq_lock);
+	local_bh_enable();
 }
 
 static void vduse_vq_irq_work(struct work_struct *work)
@@ -361,8 +368,9 @@ static void vduse_vq_irq_work(struct work_struct *work)
  * waited for: the daemon goes on serving while the other CPU completes,
  * as a device does while its interrupt is handled.  Injections while it
  * is pending run the callback once, which sees every buffer used before
- * it runs.  Does nothing unless the driver is running and the queue
- * ready.
+ * it runs.  Softirqs the callback raises run before this returns, as
+ * they would after a hardware interrupt.  Does nothing unless the driver
+ * is running and the queue ready.
  */
 void vduse_vq_signal(struct vduse_dev *vdev, struct vduse_vq *vq)
 {
@@ -371,6 +379,7 @@ void vduse_vq_signal(struct vduse_dev *vdev, struct vduse_vq *vq)
 	if (!(READ_ONCE(vdev->status) & VIRTIO_CONFIG_S_DRIVER_OK))
 		return;
 
+	local_bh_disable();
 	cpu = get_cpu();
 	spin_lock_irq(&vq->irq_lock);
 	target = cpu;
@@ -383,6 +392,7 @@ void vduse_vq_signal(struct vduse_dev *vdev, struct vduse_vq *vq)
 		vq->cb.callback(vq->cb.private);
 	spin_unlock_irq(&vq->irq_lock);
 	put_cpu();
+	local_bh_enable();
 
 	if (target != cpu)
 		queue_work_on(target, system_highpri_wq, &vq->irq_work);
