@@ -20,6 +20,7 @@ struct vduse_umem;
 #define VDUSE_DOMAIN_IOVA_LIMIT	((1ULL << 36) - 1)
 
 struct vduse_domain *vduse_domain_create(u64 bounce_size);
+unsigned long vduse_domain_bounced_back(void);
 void vduse_domain_destroy(struct vduse_domain *domain);
 
 dma_addr_t vduse_domain_map_page(struct vduse_domain *domain,

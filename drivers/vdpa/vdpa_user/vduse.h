@@ -39,7 +39,8 @@
  *    ``vduse_dev.msg_lock`` (msg.c: the request lists, broken),
  *    ``vduse_dev.config_lock`` (configuration space bytes, config callback),
  *    ``vduse_vq.kick_lock`` (kick eventfd, latched and held kicks),
- *    ``vduse_vq.irq_lock`` (the driver's callback; taken with IRQs off),
+ *    ``vduse_vq.irq_lock`` (the driver's callback; taken with IRQs off;
+ *    the callback's DMA unmaps take the bounce domain's lock inside it),
  *    and the bounce domain's own lock (iova_domain.c).
  *
  * The control virtqueue watchdog (cvq.c, a work item) takes
@@ -102,16 +103,20 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
  * @kicks_held: the device is suspended: kicks are remembered, not sent
  * @kick_work: delivers a kick that came from inside another eventfd's
  *	wakeup (vhost-vdpa's kick eventfd), where signalling one is refused
- * @irq_lock: protects @cb, @cb_enabled and @irq_affinity; taken with
- *	interrupts off
+ * @irq_lock: protects @cb, @cb_enabled, @irq_affinity, @irq_cost and
+ *	@irq_probe; taken with interrupts off
  * @cb: the driver's used-buffer callback
  * @cb_enabled: the queue is ready, so @cb may run: virtio_vdpa disables
  *	a queue before it frees what @cb points to, sometimes without a
  *	reset (a probe that fails after DRIVER_OK)
  * @irq_affinity: the CPUs @cb runs on (set_vq_affinity, or sysfs
  *	vqN/irq_cb_affinity); all possible CPUs by default
- * @irq_work: runs @cb on a CPU of @irq_affinity when the injecting CPU
- *	is not one
+ * @irq_cost: bytes the callback copied out of bounce pages per run
+ *	where injected, a moving average: past VDUSE_IRQ_REMOTE_COST it
+ *	runs on another CPU
+ * @irq_probe: remote runs left before the next is measured where
+ *	injected
+ * @irq_work: runs @cb on another CPU of @irq_affinity
  * @affinity_attr: sysfs vqN/irq_cb_affinity
  * @attrs: @affinity_attr's attribute, NULL-terminated
  * @sysfs_group: sysfs directory vqN
@@ -136,10 +141,12 @@ struct vduse_vq {
 	bool kicks_held;
 	struct work_struct kick_work;
 
-	spinlock_t irq_lock; /* @cb, @cb_enabled, @irq_affinity */
+	spinlock_t irq_lock; /* @cb, @cb_enabled, @irq_affinity, @irq_cost */
 	struct vdpa_callback cb;
 	bool cb_enabled;
 	cpumask_var_t irq_affinity;
+	unsigned int irq_cost;
+	unsigned int irq_probe;
 	struct work_struct irq_work;
 
 	struct device_attribute affinity_attr;

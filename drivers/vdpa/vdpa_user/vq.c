@@ -12,14 +12,26 @@
 #include <linux/eventfd.h>
 #include <linux/lockdep.h>
 #include <linux/mutex.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/virtio_config.h>
 
+#include "iova_domain.h"
 #include "vduse.h"
 
 /* The virtio specification's largest queue size. */
 #define VDUSE_VQ_SIZE_MAX	32768
+
+/*
+ * A callback that copies back at least this many bytes from bounce pages
+ * (per run, on average) is worth a hop to another CPU: the daemon serves
+ * on meanwhile.  Below it, the hop costs more than it saves.
+ */
+#define VDUSE_IRQ_REMOTE_COST	SZ_64K
+
+/* Remote runs between two measurements of the cost where injected. */
+#define VDUSE_IRQ_PROBE		32
 
 static void vduse_vq_kick_work(struct work_struct *work);
 static void vduse_vq_irq_work(struct work_struct *work);
@@ -336,25 +348,57 @@ long vduse_vq_inject_irq(struct vduse_dev *vdev, void __user *argp)
 	return 0;
 }
 
-/*
- * The driver's callback, with interrupts off as for a real interrupt, and
- * bottom halves off around it: softirqs it raises (the block layer ends a
- * single-queue disk's requests in one) run as it returns, as they would
- * on the way out of a hardware interrupt, instead of waking ksoftirqd.
- */
+/* The driver's callback; interrupts are off. */
 static void vduse_vq_run_cb(struct vduse_vq *vq)
 {
-	local_bh_disable();
-	spin_lock_irq(&vq->irq_lock);
+	lockdep_assert_held(&vq->irq_lock);
+
 	if (vq->cb_enabled && vq->cb.callback)
 		vq->cb.callback(vq->cb.private);
+}
+
+/*
+ * A remote run, in a work item on the CPU vduse_vq_signal() chose: with
+ * interrupts off as for a hardware interrupt, and softirqs the callback
+ * raises run as it returns, as on the way out of one.
+ */
+static void vduse_vq_irq_work(struct work_struct *work)
+{
+	struct vduse_vq *vq = container_of(work, struct vduse_vq, irq_work);
+
+	local_bh_disable();
+	spin_lock_irq(&vq->irq_lock);
+	vduse_vq_run_cb(vq);
 	spin_unlock_irq(&vq->irq_lock);
 	local_bh_enable();
 }
 
-static void vduse_vq_irq_work(struct work_struct *work)
+/*
+ * Where the callback runs: @cpu, the injecting one, or another.  A CPU
+ * outside the affinity hands it to one inside.  Inside, it runs here,
+ * unless it has cost more than VDUSE_IRQ_REMOTE_COST lately; then
+ * another CPU of the affinity takes it, and every VDUSE_IRQ_PROBE-th
+ * injection with no work pending runs here again to measure.
+ * Under irq_lock.
+ */
+static unsigned int vduse_vq_irq_target(struct vduse_vq *vq,
+					unsigned int cpu)
 {
-	vduse_vq_run_cb(container_of(work, struct vduse_vq, irq_work));
+	unsigned int other;
+
+	if (!cpumask_test_cpu(cpu, vq->irq_affinity)) {
+		other = cpumask_any_and(vq->irq_affinity, cpu_online_mask);
+		return other < nr_cpu_ids ? other : cpu;
+	}
+	if (vq->irq_cost < VDUSE_IRQ_REMOTE_COST)
+		return cpu;
+	if (vq->irq_probe)
+		vq->irq_probe--;
+	if (!vq->irq_probe && !work_pending(&vq->irq_work))
+		return cpu;
+
+	other = cpumask_any_and_but(vq->irq_affinity, cpu_online_mask, cpu);
+	return other < nr_cpu_ids ? other : cpu;
 }
 
 /**
@@ -363,35 +407,38 @@ static void vduse_vq_irq_work(struct work_struct *work)
  * @vq: one of its virtqueues
  *
  * Runs it with interrupts off, as a hardware interrupt would, on a CPU
- * of the queue's affinity: here if this CPU is in the mask, else in a
- * work item queued on the first online CPU of the mask.  That one is not
- * waited for: the daemon goes on serving while the other CPU completes,
- * as a device does while its interrupt is handled.  Injections while it
- * is pending run the callback once, which sees every buffer used before
- * it runs.  Softirqs the callback raises run before this returns, as
- * they would after a hardware interrupt.  Does nothing unless the driver
- * is running and the queue ready.
+ * of the queue's affinity: here when this CPU is one, else in a work
+ * item on one that is.  A callback that copies much out of bounce pages
+ * (large reads) also goes to another CPU of the affinity, so that the
+ * daemon serves on while it runs; what it costs is measured here now and
+ * then.  A remote run is not waited for; injections while one is
+ * pending run the callback once, and it sees every buffer used before it
+ * runs.  Softirqs the callback raises run as it returns, as they would
+ * after a hardware interrupt.  Does nothing unless the driver is
+ * running.
  */
 void vduse_vq_signal(struct vduse_dev *vdev, struct vduse_vq *vq)
 {
 	unsigned int cpu, target;
+	unsigned long bounced;
 
 	if (!(READ_ONCE(vdev->status) & VIRTIO_CONFIG_S_DRIVER_OK))
 		return;
 
 	local_bh_disable();
-	cpu = get_cpu();
 	spin_lock_irq(&vq->irq_lock);
-	target = cpu;
-	if (!cpumask_test_cpu(cpu, vq->irq_affinity)) {
-		target = cpumask_any_and(vq->irq_affinity, cpu_online_mask);
-		if (target >= nr_cpu_ids)
-			target = cpu;
+	cpu = smp_processor_id();
+	target = vduse_vq_irq_target(vq, cpu);
+	if (target == cpu) {
+		bounced = vduse_domain_bounced_back();
+		vduse_vq_run_cb(vq);
+		bounced = vduse_domain_bounced_back() - bounced;
+		/* Weigh the new figure a quarter. */
+		vq->irq_cost = (3ULL * vq->irq_cost +
+				min_t(unsigned long, bounced, SZ_1G)) / 4;
+		vq->irq_probe = VDUSE_IRQ_PROBE;
 	}
-	if (target == cpu && vq->cb_enabled && vq->cb.callback)
-		vq->cb.callback(vq->cb.private);
 	spin_unlock_irq(&vq->irq_lock);
-	put_cpu();
 	local_bh_enable();
 
 	if (target != cpu)

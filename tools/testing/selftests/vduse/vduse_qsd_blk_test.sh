@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # virtio-blk over virtio-vdpa, served by an unmodified qemu-storage-daemon
-# (vduse-blk export, a file on tmpfs): data integrity with fio verify, a
-# filesystem that survives remounts and lands in the backing file, queue
-# counts and sizes, detach/reattach cycles, teardown and module unload.
+# (vduse-blk export, a file on tmpfs): data integrity with fio verify,
+# where completions run (small ones where injected, large reads on
+# another CPU), a filesystem that survives remounts and lands in the
+# backing file, queue counts and sizes, detach/reattach cycles, teardown
+# and module unload.
 set -u
 here=$(dirname "$(readlink -f "$0")")
 # shellcheck source=vduse_lib.sh
@@ -13,7 +15,7 @@ here=$(dirname "$(readlink -f "$0")")
 NAME=vduse-qsd
 IMG=/tmp/vduse-qsd.img
 
-PLAN=18
+PLAN=22
 tap_plan $PLAN
 
 for tool in qemu-storage-daemon vdpa fio mkfs.ext4 e2fsck debugfs; do
@@ -63,6 +65,81 @@ for cfg in "1 128" "4 256"; do
 	vdpa_detach "$NAME"
 	qsd_stop
 done
+
+# Where the callback runs.  The daemon's CPU is in the queue's affinity
+# (all CPUs), so small completions run there, inside VDUSE_VQ_INJECT_IRQ;
+# completions that copy 64 KiB or more out of bounce pages go to the
+# other CPU in a work item, counted here with a kprobe on it.
+TRACE=/sys/kernel/tracing
+KPROBE=vduse_qsd_test/remote_irq
+remote_irqs() {
+	awk -v p="${KPROBE#*/}" '$1 == p { print $2 }' $TRACE/kprobe_profile
+}
+
+# read_count BS COUNT: direct reads from the start of the disk; prints
+# how many callbacks ran on another CPU meanwhile.
+read_count() {
+	local before after
+	before=$(remote_irqs)
+	dd if="/dev/$blk" of=/dev/null bs="$1" count="$2" iflag=direct \
+		status=none || return 1
+	after=$(remote_irqs)
+	echo $((after - before))
+}
+
+# Nothing needs the other CPU for 4 KiB: not one hop.
+small_reads_stay() {
+	local n
+	n=$(read_count 4k "$1") || return 1
+	echo "# $1 reads of 4 KiB: $n remote callback runs"
+	[ "$n" = 0 ]
+}
+
+# 1 MiB reads move over, and their data comes back intact.
+large_reads_move() {
+	local n want got
+	n=$(read_count 1M 64) || return 1
+	want=$(head -c 64M "$IMG" | sha256sum)
+	got=$(dd if="/dev/$blk" bs=1M count=64 iflag=direct status=none | sha256sum)
+	echo "# 64 reads of 1 MiB: $n remote callback runs"
+	[ "$n" -gt 0 ] && [ "$want" = "$got" ]
+}
+
+# The cost is measured again every 32nd remote run: a few hundred small
+# reads bring it down, and from then on none moves.
+small_reads_return() {
+	dd if="/dev/$blk" of=/dev/null bs=4k count=2000 iflag=direct \
+		status=none && small_reads_stay 1000
+}
+
+irq_skip=
+if [ "$(nproc)" -lt 2 ]; then
+	irq_skip="one CPU: nowhere to move a callback to"
+else
+	mountpoint -q $TRACE || mount -t tracefs nodev $TRACE 2>/dev/null
+	if ! echo "p:$KPROBE vduse_vq_irq_work" >> $TRACE/kprobe_events 2>/dev/null; then
+		irq_skip="no kprobe on vduse_vq_irq_work"
+	fi
+fi
+if [ -n "$irq_skip" ]; then
+	for i in 1 2 3 4; do skip "$irq_skip"; done
+else
+	echo 1 > $TRACE/events/${KPROBE%/*}/enable
+	head -c 96M /dev/urandom > "$IMG"
+	qsd_start "$NAME" "$IMG" 1 128
+	blk=$(vdpa_attach "$NAME")
+	check "callbacks: a one-queue disk of random data attached" test -n "$blk"
+	check "callbacks: 4 KiB direct reads all complete inside INJECT_IRQ" \
+		small_reads_stay 2000
+	check "callbacks: 1 MiB direct reads complete on another CPU, data intact" \
+		large_reads_move
+	check "callbacks: back to 4 KiB reads, they return inside INJECT_IRQ" \
+		small_reads_return
+	vdpa_detach "$NAME"
+	qsd_stop
+	echo 0 > $TRACE/events/${KPROBE%/*}/enable
+	echo "-:$KPROBE" >> $TRACE/kprobe_events
+fi
 
 # A filesystem, remounted, checked, and found in the backing file.
 truncate -s 0 "$IMG"
