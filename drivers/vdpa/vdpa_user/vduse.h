@@ -141,7 +141,7 @@ struct vduse_vq {
 	bool kicks_held;
 	struct work_struct kick_work;
 
-	spinlock_t irq_lock; /* @cb, @cb_enabled, @irq_affinity, @irq_cost */
+	spinlock_t irq_lock; /* @cb .. @irq_probe */
 	struct vdpa_callback cb;
 	bool cb_enabled;
 	cpumask_var_t irq_affinity;

@@ -504,6 +504,8 @@ void vduse_vqs_reset(struct vduse_dev *vdev)
 		vq->cb.callback = NULL;
 		vq->cb.private = NULL;
 		vq->cb_enabled = false;
+		/* The next driver's completions start where injected. */
+		vq->irq_cost = 0;
 		spin_unlock_irq(&vq->irq_lock);
 
 		/* A kick held across the reset belongs to the old driver. */
