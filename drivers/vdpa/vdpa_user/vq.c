@@ -415,7 +415,7 @@ static unsigned int vduse_vq_irq_target(struct vduse_vq *vq,
  * pending run the callback once, and it sees every buffer used before it
  * runs.  Softirqs the callback raises run as it returns, as they would
  * after a hardware interrupt.  Does nothing unless the driver is
- * running.
+ * running and the queue ready.
  */
 void vduse_vq_signal(struct vduse_dev *vdev, struct vduse_vq *vq)
 {
