@@ -103,8 +103,8 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
  * @kicks_held: the device is suspended: kicks are remembered, not sent
  * @kick_work: delivers a kick that came from inside another eventfd's
  *	wakeup (vhost-vdpa's kick eventfd), where signalling one is refused
- * @irq_lock: protects @cb, @cb_enabled, @irq_affinity, @irq_cost and
- *	@irq_probe; taken with interrupts off
+ * @irq_lock: protects @cb, @cb_enabled, @irq_affinity and the @irq_*
+ *	figures below; taken with interrupts off
  * @cb: the driver's used-buffer callback
  * @cb_enabled: the queue is ready, so @cb may run: virtio_vdpa disables
  *	a queue before it frees what @cb points to, sometimes without a
@@ -112,10 +112,16 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
  * @irq_affinity: the CPUs @cb runs on (set_vq_affinity, or sysfs
  *	vqN/irq_cb_affinity); all possible CPUs by default
  * @irq_cost: bytes the callback copied out of bounce pages per run
- *	where injected, a moving average: past VDUSE_IRQ_REMOTE_COST it
- *	runs on another CPU
+ *	where injected, a moving average: past VDUSE_IRQ_REMOTE_COST, and
+ *	with the injecting thread saturated, it runs on another CPU
  * @irq_probe: remote runs left before the next is measured where
  *	injected
+ * @irq_remote_ns: time remote runs of @cb took, in all
+ * @irq_win_pid: the thread whose load is measured: the last to inject
+ * @irq_win_start: local_clock() when its current window began
+ * @irq_win_ran: its runtime plus @irq_remote_ns then
+ * @irq_saturated: in the last window, that thread and the remote runs it
+ *	handed off took at least VDUSE_IRQ_SATURATED percent of the time
  * @irq_work: runs @cb on another CPU of @irq_affinity
  * @affinity_attr: sysfs vqN/irq_cb_affinity
  * @attrs: @affinity_attr's attribute, NULL-terminated
@@ -141,12 +147,17 @@ struct vduse_vq {
 	bool kicks_held;
 	struct work_struct kick_work;
 
-	spinlock_t irq_lock; /* @cb .. @irq_probe */
+	spinlock_t irq_lock; /* @cb .. @irq_saturated */
 	struct vdpa_callback cb;
 	bool cb_enabled;
 	cpumask_var_t irq_affinity;
 	unsigned int irq_cost;
 	unsigned int irq_probe;
+	u64 irq_remote_ns;
+	pid_t irq_win_pid;
+	u64 irq_win_start;
+	u64 irq_win_ran;
+	bool irq_saturated;
 	struct work_struct irq_work;
 
 	struct device_attribute affinity_attr;

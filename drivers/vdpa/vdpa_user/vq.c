@@ -12,6 +12,8 @@
 #include <linux/eventfd.h>
 #include <linux/lockdep.h>
 #include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/sched/clock.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -32,6 +34,18 @@
 
 /* Remote runs between two measurements of the cost where injected. */
 #define VDUSE_IRQ_PROBE		32
+
+/*
+ * The hop pays off only when the injecting thread is the bottleneck: a
+ * polling daemon, or one thread serving everything from memory.  It is
+ * taken to be when, over a window, that thread ran (or the remote runs
+ * it handed off did) for at least this percentage of the time.  A
+ * daemon that waits on its own workers (a thread pool doing file I/O)
+ * has the time to run the callback itself, and a hop would only add a
+ * wakeup on a CPU those workers need.
+ */
+#define VDUSE_IRQ_SATURATED	50
+#define VDUSE_IRQ_WINDOW_NS	(10 * NSEC_PER_MSEC)
 
 static void vduse_vq_kick_work(struct work_struct *work);
 static void vduse_vq_irq_work(struct work_struct *work);
@@ -365,20 +379,57 @@ static void vduse_vq_run_cb(struct vduse_vq *vq)
 static void vduse_vq_irq_work(struct work_struct *work)
 {
 	struct vduse_vq *vq = container_of(work, struct vduse_vq, irq_work);
+	u64 start;
 
 	local_bh_disable();
 	spin_lock_irq(&vq->irq_lock);
+	start = local_clock();
 	vduse_vq_run_cb(vq);
+	vq->irq_remote_ns += local_clock() - start;
 	spin_unlock_irq(&vq->irq_lock);
 	local_bh_enable();
 }
 
 /*
+ * Whether the injecting thread has been saturated lately: its runtime
+ * plus that of the remote runs, over windows of VDUSE_IRQ_WINDOW_NS.  A
+ * thread not seen before starts a window and counts as saturated until
+ * it ends: the cost alone decides meanwhile.  A reset keeps the figure,
+ * which is the thread's, not the driver's.  The runtime of a running
+ * task lags by up to a tick, which a window of several absorbs.
+ * Under irq_lock.
+ */
+static bool vduse_vq_irq_saturated(struct vduse_vq *vq)
+{
+	u64 now = local_clock();
+	u64 ran = current->se.sum_exec_runtime + vq->irq_remote_ns;
+	u64 elapsed;
+
+	if (vq->irq_win_pid != current->pid) {
+		vq->irq_win_pid = current->pid;
+		vq->irq_win_start = now;
+		vq->irq_win_ran = ran;
+		vq->irq_saturated = true;
+		return true;
+	}
+
+	elapsed = now - vq->irq_win_start;
+	if (elapsed >= VDUSE_IRQ_WINDOW_NS) {
+		vq->irq_saturated = (ran - vq->irq_win_ran) * 100 >=
+				    elapsed * VDUSE_IRQ_SATURATED;
+		vq->irq_win_start = now;
+		vq->irq_win_ran = ran;
+	}
+	return vq->irq_saturated;
+}
+
+/*
  * Where the callback runs: @cpu, the injecting one, or another.  A CPU
  * outside the affinity hands it to one inside.  Inside, it runs here,
- * unless it has cost more than VDUSE_IRQ_REMOTE_COST lately; then
- * another CPU of the affinity takes it, and every VDUSE_IRQ_PROBE-th
- * injection with no work pending runs here again to measure.
+ * unless it has cost more than VDUSE_IRQ_REMOTE_COST lately and the
+ * injecting thread is saturated; then another CPU of the affinity takes
+ * it, and every VDUSE_IRQ_PROBE-th injection with no work pending runs
+ * here again to measure.
  * Under irq_lock.
  */
 static unsigned int vduse_vq_irq_target(struct vduse_vq *vq,
@@ -390,7 +441,8 @@ static unsigned int vduse_vq_irq_target(struct vduse_vq *vq,
 		other = cpumask_any_and(vq->irq_affinity, cpu_online_mask);
 		return other < nr_cpu_ids ? other : cpu;
 	}
-	if (vq->irq_cost < VDUSE_IRQ_REMOTE_COST)
+	if (vq->irq_cost < VDUSE_IRQ_REMOTE_COST ||
+	    !vduse_vq_irq_saturated(vq))
 		return cpu;
 	if (vq->irq_probe)
 		vq->irq_probe--;
@@ -409,13 +461,14 @@ static unsigned int vduse_vq_irq_target(struct vduse_vq *vq,
  * Runs it with interrupts off, as a hardware interrupt would, on a CPU
  * of the queue's affinity: here when this CPU is one, else in a work
  * item on one that is.  A callback that copies much out of bounce pages
- * (large reads) also goes to another CPU of the affinity, so that the
- * daemon serves on while it runs; what it costs is measured here now and
- * then.  A remote run is not waited for; injections while one is
- * pending run the callback once, and it sees every buffer used before it
- * runs.  Softirqs the callback raises run as it returns, as they would
- * after a hardware interrupt.  Does nothing unless the driver is
- * running and the queue ready.
+ * (large reads), injected by a thread that has no time to spare, also
+ * goes to another CPU of the affinity, so that the daemon serves on
+ * while it runs; what it costs is measured here now and then.  A remote
+ * run is not waited for; injections while one is pending run the
+ * callback once, and it sees every buffer used before it runs.
+ * Softirqs the callback raises run as it returns, as they would after a
+ * hardware interrupt.  Does nothing unless the driver is running and the
+ * queue ready.
  */
 void vduse_vq_signal(struct vduse_dev *vdev, struct vduse_vq *vq)
 {

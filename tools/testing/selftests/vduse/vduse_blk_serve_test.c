@@ -4,7 +4,8 @@
  * the bounce domain: the kernel's virtio-blk driver reads what the daemon
  * holds and the daemon receives what the driver writes.  Also: a daemon
  * that exits and another that takes the running device over, kicks that
- * arrive before the eventfd, interrupt affinity, daemon memory (umem),
+ * arrive before the eventfd, interrupt affinity, where large completions
+ * run, daemon memory (umem),
  * VDUSE_IOTLB_GET_FD's rules, kick/irq ioctl errors and the sysfs
  * attributes.
  */
@@ -357,6 +358,118 @@ TEST_F(serve, irq_cb_affinity)
 	trace_irq_works(0);
 
 	CPU_SET(1, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
+}
+
+/*
+ * Start a polling daemon whose thread runs on CPU 0, attach, and move
+ * this thread to CPU 1: each has a CPU of its own.
+ */
+static int attach_polling_on_cpu0(struct _test_data_serve *self,
+				  char *path, size_t size)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		return -1;
+	self->srv.spin = 1;
+	if (attach(self, 0))
+		return -1;
+	CPU_ZERO(&set);
+	CPU_SET(1, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		return -1;
+	return blockdev(path, size);
+}
+
+/*
+ * Direct reads of bs bytes, n of them, round the disk; each is checked
+ * against the daemon's pattern.  Returns how many callbacks ran in a
+ * work item meanwhile (the workqueue trace), or -1 on a bad read.
+ */
+static int remote_runs_over(const char *path, size_t bs, int n)
+{
+	uint8_t *buf;
+	int dev, i, on1, ok = 1;
+
+	dev = open(path, O_RDONLY | O_DIRECT);
+	if (dev < 0)
+		return -1;
+	if (posix_memalign((void **)&buf, 4096, bs)) {
+		close(dev);
+		return -1;
+	}
+	trace_irq_works(1);
+	for (i = 0; i < n && ok; i++)
+		ok = read_matches(dev, buf, bs,
+				  (i * bs) % (CAPACITY * 512)) == 1;
+	free(buf);
+	close(dev);
+	/* The last remote run may still be on its way. */
+	usleep(100000);
+	return ok ? irq_work_cpus(1, &on1) : -1;
+}
+
+/*
+ * Large completions (1 MiB reads: 1 MiB copied out of bounce pages each)
+ * move to another CPU when the injecting thread is saturated, a daemon
+ * that polls, and stay inside VDUSE_VQ_INJECT_IRQ when it has time to
+ * spare (here, it sleeps 5 ms over each request).  Small ones (4 KiB)
+ * stay anyway, and a reset forgets what the last driver's cost.
+ */
+TEST_F_TIMEOUT(serve, irq_large_completions_leave_a_busy_daemon, 120)
+{
+	char path[128];
+	cpu_set_t set;
+	int n;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "one CPU: nowhere else to run");
+	if (trace_irq_works(1))
+		SKIP(return, "no tracefs");
+
+	ASSERT_EQ(0, attach_polling_on_cpu0(self, path, sizeof(path)));
+
+	n = remote_runs_over(path, 1 << 20, 64);
+	TH_LOG("a polling daemon, 64 reads of 1 MiB: %d remote runs", n);
+	EXPECT_LT(0, n);
+
+	/* The cost is measured again every 32nd remote run. */
+	EXPECT_LE(0, remote_runs_over(path, 4096, 500));
+	n = remote_runs_over(path, 4096, 500);
+	TH_LOG("then 500 reads of 4 KiB: %d remote runs", n);
+	EXPECT_EQ(0, n);
+
+	/* A reset, with the cost high: the new driver starts inline. */
+	EXPECT_LT(0, remote_runs_over(path, 1 << 20, 64));
+	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
+	vduse_blk_server_stop(&self->srv);
+	self->serving = 0;
+	/* The new server starts serving on the next DRIVER_OK. */
+	__atomic_store_n(&self->ctl.statuses, 0, __ATOMIC_RELEASE);
+	ASSERT_EQ(0, attach_polling_on_cpu0(self, path, sizeof(path)));
+	n = remote_runs_over(path, 4096, 100);
+	TH_LOG("after a reset, 100 reads of 4 KiB: %d remote runs", n);
+	EXPECT_EQ(0, n);
+
+	/*
+	 * A daemon with time to spare runs even large completions, once
+	 * it has been seen to have it (over 10 ms).
+	 */
+	__atomic_store_n(&self->srv.spin, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&self->srv.delay_ms, 5, __ATOMIC_RELAXED);
+	EXPECT_LE(0, remote_runs_over(path, 1 << 20, 4));
+	n = remote_runs_over(path, 1 << 20, 16);
+	TH_LOG("a daemon that sleeps, 16 reads of 1 MiB: %d remote runs", n);
+	EXPECT_EQ(0, n);
+
+	trace_irq_works(0);
+	CPU_ZERO(&set);
+	for (n = 0; n < sysconf(_SC_NPROCESSORS_ONLN) && n < CPU_SETSIZE; n++)
+		CPU_SET(n, &set);
 	sched_setaffinity(0, sizeof(set), &set);
 	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
 }

@@ -513,7 +513,8 @@ static void *blk_server_main(void *data)
 			continue;
 		}
 
-		if (poll(&pfd, 1, 50) > 0) {
+		if (poll(&pfd, 1, __atomic_load_n(&s->spin, __ATOMIC_RELAXED) ?
+			 0 : 50) > 0) {
 			if (read(efd, &cnt, sizeof(cnt)) < 0)
 				continue;
 			__atomic_fetch_add(&s->wakeups, 1, __ATOMIC_RELEASE);
@@ -522,12 +523,15 @@ static void *blk_server_main(void *data)
 			uint16_t avail_idx = __atomic_load_n(&avail->idx,
 							     __ATOMIC_ACQUIRE);
 			uint16_t head, uidx;
+			int delay_ms;
 
 			if (avail_idx == last_avail ||
 			    __atomic_load_n(&s->paused, __ATOMIC_ACQUIRE))
 				break;
-			if (s->delay_ms)
-				usleep(s->delay_ms * 1000);
+			delay_ms = __atomic_load_n(&s->delay_ms,
+						   __ATOMIC_RELAXED);
+			if (delay_ms)
+				usleep(delay_ms * 1000);
 			head = avail->ring[last_avail % info.num];
 			uidx = used->idx;
 			used->ring[uidx % info.num].id = head;

@@ -123,7 +123,12 @@ struct vduse_blk_server {
 	uint64_t capacity;
 	uint64_t bounce_size;		/* the device's, for the bounce checks */
 	int kick_delay_ms;		/* wait this long before VQ_SETUP_KICKFD */
-	int delay_ms;			/* take this long over each request */
+	int delay_ms;			/* __atomic: take this long over each request */
+	/*
+	 * __atomic: poll the rings without ever sleeping, as polling
+	 * daemons do: the serving thread is always busy.
+	 */
+	int spin;
 	/*
 	 * Take over a running device: do not wait for DRIVER_OK, and resume
 	 * at the used ring's index (this server completes in order).

