@@ -17,8 +17,8 @@
  * that span the new mapping does not cover.  Only that span can hold
  * bytes the domain put there; zeroing it, rather than the whole rest of
  * the page, spares a virtio-blk request two near page-sized memsets, for
- * its 16-byte header and its status byte.
- * Coherent allocations are zeroed pages of their own.
+ * its 16-byte header and its status byte.  Coherent allocations are
+ * zeroed pages of their own.
  *
  * Bounce pages are allocated on first use (a mapping, or the daemon's
  * fault), so that an idle device costs no memory for its bounce range.

@@ -301,6 +301,24 @@ static int trace_irq_works(int on)
 }
 
 /*
+ * Run this thread on CPU @cpu only, or on every online CPU when @cpu is
+ * negative.  Returns sched_setaffinity()'s result.
+ */
+static int pin_self(int cpu)
+{
+	long i, n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	if (cpu >= 0)
+		CPU_SET(cpu, &set);
+	else
+		for (i = 0; i < n && i < CPU_SETSIZE; i++)
+			CPU_SET(i, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+/*
  * vq0/irq_cb_affinity: read and written as a hex CPU mask, refused when
  * empty, malformed or naming CPUs that cannot exist; and the driver's
  * callback runs where it says: with this thread on CPU 0 and the mask on
@@ -313,7 +331,6 @@ TEST_F(serve, irq_cb_affinity)
 	const char *path = SYSFS "/vq0/irq_cb_affinity";
 	int i, n, on1;
 	char buf[256];
-	cpu_set_t set;
 	uint32_t vq = 0;
 
 	ASSERT_LT(0, vduse_sysfs_read(path, buf, sizeof(buf)));
@@ -332,9 +349,7 @@ TEST_F(serve, irq_cb_affinity)
 	if (trace_irq_works(1))
 		SKIP(return, "no tracefs");
 
-	CPU_ZERO(&set);
-	CPU_SET(0, &set);
-	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+	ASSERT_EQ(0, pin_self(0));
 	ASSERT_EQ(0, attach(self, 0));
 	/* virtio_vdpa spread the queue over the CPUs at probe: ours now. */
 	EXPECT_EQ(0, vduse_sysfs_write(path, "2"));
@@ -357,8 +372,7 @@ TEST_F(serve, irq_cb_affinity)
 	EXPECT_EQ(0, irq_work_cpus(1, &on1));
 	trace_irq_works(0);
 
-	CPU_SET(1, &set);
-	sched_setaffinity(0, sizeof(set), &set);
+	pin_self(-1);
 	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
 }
 
@@ -369,18 +383,10 @@ TEST_F(serve, irq_cb_affinity)
 static int attach_polling_on_cpu0(struct _test_data_serve *self,
 				  char *path, size_t size)
 {
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(0, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
+	if (pin_self(0))
 		return -1;
 	self->srv.spin = 1;
-	if (attach(self, 0))
-		return -1;
-	CPU_ZERO(&set);
-	CPU_SET(1, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
+	if (attach(self, 0) || pin_self(1))
 		return -1;
 	return blockdev(path, size);
 }
@@ -423,7 +429,6 @@ static int remote_runs_over(const char *path, size_t bs, int n)
 TEST_F_TIMEOUT(serve, irq_large_completions_leave_a_busy_daemon, 120)
 {
 	char path[128];
-	cpu_set_t set;
 	int n;
 
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
@@ -467,10 +472,7 @@ TEST_F_TIMEOUT(serve, irq_large_completions_leave_a_busy_daemon, 120)
 	EXPECT_EQ(0, n);
 
 	trace_irq_works(0);
-	CPU_ZERO(&set);
-	for (n = 0; n < sysconf(_SC_NPROCESSORS_ONLN) && n < CPU_SETSIZE; n++)
-		CPU_SET(n, &set);
-	sched_setaffinity(0, sizeof(set), &set);
+	pin_self(-1);
 	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
 }
 
