@@ -423,7 +423,7 @@ static int remote_runs_over(const char *path, size_t bs, int n)
  * Large completions (1 MiB reads: 1 MiB copied out of bounce pages each)
  * move to another CPU when the injecting thread is saturated, a daemon
  * that polls, and stay inside VDUSE_VQ_INJECT_IRQ when it has time to
- * spare (here, it sleeps 5 ms over each request).  Small ones (4 KiB)
+ * spare (here, it sleeps 20 ms over each request).  Small ones (4 KiB)
  * stay anyway, and a reset forgets what the last driver's cost.
  */
 TEST_F_TIMEOUT(serve, irq_large_completions_leave_a_busy_daemon, 120)
@@ -465,7 +465,7 @@ TEST_F_TIMEOUT(serve, irq_large_completions_leave_a_busy_daemon, 120)
 	 * it has been seen to have it (over 10 ms).
 	 */
 	__atomic_store_n(&self->srv.spin, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&self->srv.delay_ms, 5, __ATOMIC_RELAXED);
+	__atomic_store_n(&self->srv.delay_ms, 20, __ATOMIC_RELAXED);
 	EXPECT_LE(0, remote_runs_over(path, 1 << 20, 4));
 	n = remote_runs_over(path, 1 << 20, 16);
 	TH_LOG("a daemon that sleeps, 16 reads of 1 MiB: %d remote runs", n);
