@@ -282,22 +282,35 @@ static int irq_work_cpus(int cpu, int *on_cpu)
 	return n;
 }
 
+/*
+ * Start tracing work items afresh, or stop.  Enabling an event patches
+ * kernel text, which under TCG has killed the guest with an int3 Oops
+ * when another CPU ran the patched code meanwhile (__schedule(), for the
+ * sched_switch hook that records command names).  So that hook is never
+ * set (record-cmd off before any event is on), the event is enabled
+ * once and stays so, and only the ring buffer is switched on and off.
+ */
 static int trace_irq_works(int on)
 {
+	int fd;
+
 	if (access(TRACING "/trace", F_OK) &&
 	    system("mount -t tracefs nodev " TRACING " 2>/dev/null"))
 		return -1;
-	/* Opening the trace with O_TRUNC empties it. */
-	if (on) {
-		int fd = open(TRACING "/trace", O_WRONLY | O_TRUNC);
+	if (!on)
+		return vduse_sysfs_write(TRACING "/tracing_on", "0");
 
-		if (fd < 0)
-			return -1;
-		close(fd);
-	}
-	return vduse_sysfs_write(TRACING
-		"/events/workqueue/workqueue_execute_start/enable",
-		on ? "1" : "0");
+	if (vduse_sysfs_write(TRACING "/options/record-cmd", "0") ||
+	    vduse_sysfs_write(TRACING
+			"/events/workqueue/workqueue_execute_start/enable",
+			"1"))
+		return -1;
+	/* Opening the trace with O_TRUNC empties it. */
+	fd = open(TRACING "/trace", O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return vduse_sysfs_write(TRACING "/tracing_on", "1");
 }
 
 /*
