@@ -122,6 +122,10 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
  * @irq_win_ran: its runtime plus @irq_remote_ns then
  * @irq_saturated: in the last window, that thread and the remote runs it
  *	handed off took at least VDUSE_IRQ_SATURATED percent of the time
+ * @irq_other: the CPU of @irq_affinity remote runs go to when
+ *	injected on @irq_other_for
+ * @irq_other_for: the injecting CPU @irq_other was chosen for; nr_cpu_ids
+ *	when none was, or @irq_affinity changed since
  * @irq_work: runs @cb on another CPU of @irq_affinity
  * @affinity_attr: sysfs vqN/irq_cb_affinity
  * @attrs: @affinity_attr's attribute, NULL-terminated
@@ -147,7 +151,7 @@ struct vduse_vq {
 	bool kicks_held;
 	struct work_struct kick_work;
 
-	spinlock_t irq_lock; /* @cb .. @irq_saturated */
+	spinlock_t irq_lock; /* @cb .. @irq_other_for */
 	struct vdpa_callback cb;
 	bool cb_enabled;
 	cpumask_var_t irq_affinity;
@@ -158,6 +162,8 @@ struct vduse_vq {
 	u64 irq_win_start;
 	u64 irq_win_ran;
 	bool irq_saturated;
+	unsigned int irq_other;
+	unsigned int irq_other_for;
 	struct work_struct irq_work;
 
 	struct device_attribute affinity_attr;

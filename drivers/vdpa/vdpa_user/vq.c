@@ -16,6 +16,7 @@
 #include <linux/sched/clock.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/topology.h>
 #include <linux/uaccess.h>
 #include <linux/virtio_config.h>
 
@@ -75,6 +76,7 @@ int vduse_vqs_alloc(struct vduse_dev *vdev)
 		if (!alloc_cpumask_var(&vq->irq_affinity, GFP_KERNEL))
 			return -ENOMEM;
 		cpumask_copy(vq->irq_affinity, cpu_possible_mask);
+		vq->irq_other_for = nr_cpu_ids;
 	}
 
 	return 0;
@@ -424,6 +426,46 @@ static bool vduse_vq_irq_saturated(struct vduse_vq *vq)
 }
 
 /*
+ * The online CPU of the affinity, other than @cpu, that a callback
+ * injected on @cpu runs on; @cpu when there is none.  It is the first
+ * after @cpu, in @cpu's NUMA node if one is there: near the memory the
+ * daemon just wrote, and not the first CPU of the mask for every queue
+ * of every device, which on a large machine would take all their remote
+ * runs.  The choice is kept until the injecting CPU or the affinity
+ * changes, or the CPU chosen goes offline.
+ * Under irq_lock.
+ */
+static unsigned int vduse_vq_irq_other(struct vduse_vq *vq, unsigned int cpu)
+{
+	int nid = cpu_to_node(cpu);
+	const struct cpumask *node;
+	unsigned int c, far = nr_cpu_ids;
+
+	lockdep_assert_held(&vq->irq_lock);
+	node = nid == NUMA_NO_NODE ? cpu_possible_mask : cpumask_of_node(nid);
+
+	if (vq->irq_other_for == cpu && cpu_online(vq->irq_other))
+		return vq->irq_other;
+
+	for_each_cpu_wrap(c, vq->irq_affinity, cpu) {
+		if (c == cpu || !cpu_online(c))
+			continue;
+		if (cpumask_test_cpu(c, node)) {
+			far = c;
+			break;
+		}
+		if (far == nr_cpu_ids)
+			far = c;
+	}
+	if (far == nr_cpu_ids)
+		return cpu;
+
+	vq->irq_other = far;
+	vq->irq_other_for = cpu;
+	return far;
+}
+
+/*
  * Where the callback runs: @cpu, the injecting one, or another.  A CPU
  * outside the affinity hands it to one inside.  Inside, it runs here,
  * unless it has cost more than VDUSE_IRQ_REMOTE_COST lately and the
@@ -435,12 +477,8 @@ static bool vduse_vq_irq_saturated(struct vduse_vq *vq)
 static unsigned int vduse_vq_irq_target(struct vduse_vq *vq,
 					unsigned int cpu)
 {
-	unsigned int other;
-
-	if (!cpumask_test_cpu(cpu, vq->irq_affinity)) {
-		other = cpumask_any_and(vq->irq_affinity, cpu_online_mask);
-		return other < nr_cpu_ids ? other : cpu;
-	}
+	if (!cpumask_test_cpu(cpu, vq->irq_affinity))
+		return vduse_vq_irq_other(vq, cpu);
 	if (vq->irq_cost < VDUSE_IRQ_REMOTE_COST ||
 	    !vduse_vq_irq_saturated(vq))
 		return cpu;
@@ -449,8 +487,7 @@ static unsigned int vduse_vq_irq_target(struct vduse_vq *vq,
 	if (!vq->irq_probe && !work_pending(&vq->irq_work))
 		return cpu;
 
-	other = cpumask_any_and_but(vq->irq_affinity, cpu_online_mask, cpu);
-	return other < nr_cpu_ids ? other : cpu;
+	return vduse_vq_irq_other(vq, cpu);
 }
 
 /**
@@ -513,6 +550,7 @@ int vduse_vq_set_affinity(struct vduse_vq *vq, const struct cpumask *mask)
 
 	spin_lock_irq(&vq->irq_lock);
 	cpumask_copy(vq->irq_affinity, mask);
+	vq->irq_other_for = nr_cpu_ids;
 	spin_unlock_irq(&vq->irq_lock);
 
 	return 0;

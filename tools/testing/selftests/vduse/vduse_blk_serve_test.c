@@ -389,6 +389,77 @@ TEST_F(serve, irq_cb_affinity)
 	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
 }
 
+/* The NUMA node of CPU @cpu, from sysfs; 0 without NUMA. */
+static int cpu_node(int cpu)
+{
+	char path[64];
+	int node;
+
+	for (node = 0; node < 64; node++) {
+		snprintf(path, sizeof(path),
+			 "/sys/devices/system/cpu/cpu%d/node%d", cpu, node);
+		if (!access(path, F_OK))
+			return node;
+	}
+	return 0;
+}
+
+/*
+ * A callback injected on a CPU outside the affinity runs on the first
+ * online CPU of it after the injecting one (wrapping), in the injecting
+ * CPU's node when that has one: not on the mask's first CPU for every
+ * injecting CPU.  From each CPU in turn, with the mask every CPU but
+ * that one.  With two CPUs this only checks that it is the other one;
+ * run with VDUSE_VM_CPUS=4 (and VDUSE_VM_NUMA=2) to see the choice.
+ */
+TEST_F(serve, irq_other_cpu_follows_the_injecting_one)
+{
+	const char *path = SYSFS "/vq0/irq_cb_affinity";
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int cpu, c, i, n, on, want;
+	uint32_t vq = 0;
+	char mask[32];
+
+	if (cpus < 2)
+		SKIP(return, "one CPU: nowhere else to run");
+	if (cpus > 32)
+		cpus = 32;
+	if (trace_irq_works(1))
+		SKIP(return, "no tracefs");
+	ASSERT_EQ(0, attach(self, 0));
+
+	for (cpu = 0; cpu < cpus; cpu++) {
+		want = -1;
+		for (i = 1; i < cpus && want < 0; i++) {
+			c = (cpu + i) % cpus;
+			if (cpu_node(c) == cpu_node(cpu))
+				want = c;
+		}
+		if (want < 0)
+			want = (cpu + 1) % cpus;
+
+		ASSERT_EQ(0, pin_self(cpu));
+		snprintf(mask, sizeof(mask), "%lx",
+			 ((1UL << cpus) - 1) & ~(1UL << cpu));
+		ASSERT_EQ(0, vduse_sysfs_write(path, mask));
+		trace_irq_works(1);
+		for (i = 0; i < 5; i++) {
+			ASSERT_EQ(0, ioctl(self->fd, VDUSE_VQ_INJECT_IRQ, &vq));
+			usleep(20000);
+		}
+		usleep(100000);
+		n = irq_work_cpus(want, &on);
+		TH_LOG("from CPU %d (node %d): %d remote runs, %d on CPU %d",
+		       cpu, cpu_node(cpu), n, on, want);
+		EXPECT_LE(1, n);
+		EXPECT_EQ(n, on);
+	}
+	trace_irq_works(0);
+
+	pin_self(-1);
+	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
+}
+
 /*
  * Start a polling daemon whose thread runs on CPU 0, attach, and move
  * this thread to CPU 1: each has a CPU of its own.

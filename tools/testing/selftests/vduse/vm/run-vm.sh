@@ -11,6 +11,9 @@
 # to the project tree and its output directory at /tmp/out (also DIR on
 # the host).  The guest's kernel log goes to DIR/kernel.log.  Exit code:
 # the job's, or 124 when the VM timed out, or 125 when it never reported.
+#
+# VDUSE_VM_CPUS and VDUSE_VM_MEM (MiB) size the guest (2 and 2048);
+# VDUSE_VM_NUMA=N splits both evenly into N NUMA nodes.
 set -euo pipefail
 
 here=$(dirname "$(readlink -f "$0")")
@@ -21,6 +24,7 @@ cache=${CACHE:-/var/tmp/vduse-cache}
 kernel=${VDUSE_KERNEL:-/boot/vmlinuz-$kver}
 mem=${VDUSE_VM_MEM:-2048}
 cpus=${VDUSE_VM_CPUS:-2}
+nodes=${VDUSE_VM_NUMA:-1}
 
 job=
 out=
@@ -59,9 +63,18 @@ if [ "${VDUSE_VM_KVM:-0}" = 1 ] && [ -w /dev/kvm ]; then
 	accel="-accel kvm -cpu host"
 fi
 
+numa=()
+if [ "$nodes" -gt 1 ]; then
+	[ $((cpus % nodes)) = 0 ] || { echo "run-vm: $cpus CPUs over $nodes nodes" >&2; exit 2; }
+	for ((n = 0; n < nodes; n++)); do
+		numa+=(-object "memory-backend-ram,id=mem$n,size=$((mem / nodes))M"
+		       -numa "node,nodeid=$n,memdev=mem$n,cpus=$((n * cpus / nodes))-$(((n + 1) * cpus / nodes - 1))")
+	done
+fi
+
 append="console=ttyS1 loglevel=7 panic=-1 oops=panic=0 rdinit=/init"
 append+=" vdusetest.top=$top"
-qemu=(qemu-system-x86_64 $accel -smp "$cpus" -m "$mem" -nodefaults
+qemu=(qemu-system-x86_64 $accel -smp "$cpus" -m "$mem" "${numa[@]}" -nodefaults
 	-no-reboot -display none -vga none
 	-kernel "$kernel" -initrd "$initrd"
 	-virtfs "local,path=/,mount_tag=hostroot,readonly=on,security_model=none,multidevs=remap"
