@@ -437,16 +437,17 @@ static bool vduse_vq_irq_saturated(struct vduse_vq *vq)
  */
 static unsigned int vduse_vq_irq_other(struct vduse_vq *vq, unsigned int cpu)
 {
-	int nid = cpu_to_node(cpu);
 	const struct cpumask *node;
 	unsigned int c, far = nr_cpu_ids;
+	int nid;
 
 	lockdep_assert_held(&vq->irq_lock);
-	node = nid == NUMA_NO_NODE ? cpu_possible_mask : cpumask_of_node(nid);
 
 	if (vq->irq_other_for == cpu && cpu_online(vq->irq_other))
 		return vq->irq_other;
 
+	nid = cpu_to_node(cpu);
+	node = nid == NUMA_NO_NODE ? cpu_possible_mask : cpumask_of_node(nid);
 	for_each_cpu_wrap(c, vq->irq_affinity, cpu) {
 		if (c == cpu || !cpu_online(c))
 			continue;

@@ -416,7 +416,7 @@ TEST_F(serve, irq_other_cpu_follows_the_injecting_one)
 {
 	const char *path = SYSFS "/vq0/irq_cb_affinity";
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	int cpu, c, i, n, on, want;
+	int cpu, c, i, n, on, want, node[32];
 	uint32_t vq = 0;
 	char mask[32];
 
@@ -428,11 +428,13 @@ TEST_F(serve, irq_other_cpu_follows_the_injecting_one)
 		SKIP(return, "no tracefs");
 	ASSERT_EQ(0, attach(self, 0));
 
+	for (cpu = 0; cpu < cpus; cpu++)
+		node[cpu] = cpu_node(cpu);
 	for (cpu = 0; cpu < cpus; cpu++) {
 		want = -1;
 		for (i = 1; i < cpus && want < 0; i++) {
 			c = (cpu + i) % cpus;
-			if (cpu_node(c) == cpu_node(cpu))
+			if (node[c] == node[cpu])
 				want = c;
 		}
 		if (want < 0)
@@ -450,7 +452,7 @@ TEST_F(serve, irq_other_cpu_follows_the_injecting_one)
 		usleep(100000);
 		n = irq_work_cpus(want, &on);
 		TH_LOG("from CPU %d (node %d): %d remote runs, %d on CPU %d",
-		       cpu, cpu_node(cpu), n, on, want);
+		       cpu, node[cpu], n, on, want);
 		EXPECT_LE(1, n);
 		EXPECT_EQ(n, on);
 	}

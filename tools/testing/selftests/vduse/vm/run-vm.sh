@@ -65,7 +65,8 @@ fi
 
 numa=()
 if [ "$nodes" -gt 1 ]; then
-	[ $((cpus % nodes)) = 0 ] || { echo "run-vm: $cpus CPUs over $nodes nodes" >&2; exit 2; }
+	[ $((cpus % nodes)) = 0 ] && [ $((mem % nodes)) = 0 ] ||
+		{ echo "run-vm: $cpus CPUs, $mem MiB over $nodes nodes" >&2; exit 2; }
 	for ((n = 0; n < nodes; n++)); do
 		numa+=(-object "memory-backend-ram,id=mem$n,size=$((mem / nodes))M"
 		       -numa "node,nodeid=$n,memdev=mem$n,cpus=$((n * cpus / nodes))-$(((n + 1) * cpus / nodes - 1))")
