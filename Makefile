@@ -7,6 +7,9 @@ SHELL := /bin/bash
 TOP := $(CURDIR)
 
 # Newest installed 6.12 amd64 kernel with headers, e.g. 6.12.117+deb12-amd64.
+# Both are recursive (`?=`): on a fresh machine the headers appear only
+# once `deps-if-needed` has run, so they must be looked up when a recipe
+# uses them, not when make reads this file.
 KVER ?= $(shell ls -d /usr/src/linux-headers-6.12.*-amd64 2>/dev/null | \
 		sed 's|.*/linux-headers-||' | sort -V | tail -n 1)
 KDIR ?= /usr/src/linux-headers-$(KVER)
@@ -23,7 +26,7 @@ VMDIR := $(SELFTESTS)/vm
 # Out of tree, our uapi header must shadow the copy that ships inside the
 # kernel headers (an older vduse.h).  NOSTDINC_FLAGS comes before the
 # kernel's own include paths; in-tree builds need none of this.
-KBUILD_ARGS := -C $(KDIR) M=$(DRV) W=1 KCFLAGS=-Werror \
+KBUILD_ARGS = -C $(KDIR) M=$(DRV) W=1 KCFLAGS=-Werror \
 	NOSTDINC_FLAGS="-nostdinc -I$(TOP)/include/uapi"
 
 export KVER KDIR BUILD CACHE SRC_TARBALL TOP
@@ -64,7 +67,12 @@ selftests:
 
 # KERNEL=debug: the same tests on a KASAN/lockdep/kmemleak kernel built
 # from linux-source-6.12 (scripts/debug-kernel.sh, cached).
-check: deps-if-needed all
+# The targets that install what they need first build in a sub-make, after
+# the install, and never in parallel with it.
+BUILD_AFTER_DEPS = @$(MAKE) --no-print-directory all
+
+check: deps-if-needed
+	$(BUILD_AFTER_DEPS)
 ifeq ($(KERNEL),debug)
 	@out=$$($(TOP)/scripts/debug-module.sh) && \
 	dk=$$(sed -n 1p <<< "$$out") && \
@@ -79,14 +87,17 @@ endif
 debug-kernel:
 	@$(TOP)/scripts/debug-kernel.sh
 
-vm: deps-if-needed all
+vm: deps-if-needed
+	$(BUILD_AFTER_DEPS)
 	@$(VMDIR)/run-vm.sh --interactive
 
-demo: deps-if-needed all
+demo: deps-if-needed
+	$(BUILD_AFTER_DEPS)
 	@$(VMDIR)/run-vm.sh --job $(TOP)/scripts/demo-guest.sh
 
 # BENCH_REPS=, BENCH_RUNTIME=, ...: see scripts/bench.sh and bench/README.md.
-bench: deps-if-needed all
+bench: deps-if-needed
+	$(BUILD_AFTER_DEPS)
 	@$(TOP)/scripts/bench.sh
 
 lint: module
