@@ -32,7 +32,7 @@ KBUILD_ARGS = -C $(KDIR) M=$(DRV) W=1 KCFLAGS=-Werror \
 export KVER KDIR BUILD CACHE SRC_TARBALL TOP
 
 .PHONY: all module selftests deps check vm demo lint intree bench clean help \
-	debug-kernel
+	debug-kernel deb dkms-check
 
 all: module selftests
 
@@ -45,6 +45,8 @@ help:
 	@echo "make bench     fio and control path: ours vs Debian's vduse vs null_blk"
 	@echo "make lint      checkpatch, sparse, kernel-doc, ABI and docs checks"
 	@echo "make intree    build the driver inside linux-source-6.12"
+	@echo "make deb       the vduse-dkms package, in build/deb"
+	@echo "make dkms-check  install it here, modprobe in the VM, remove it"
 	@echo "make debug-kernel  build the KASAN/lockdep/kmemleak test kernel"
 	@echo "make check KERNEL=debug  the tests on it (T='a b' for some)"
 
@@ -105,6 +107,13 @@ lint: module
 
 intree:
 	@$(TOP)/scripts/intree.sh
+
+deb:
+	@$(TOP)/scripts/dkms-deb.sh $(BUILD)/deb
+
+dkms-check: deps-if-needed
+	$(BUILD_AFTER_DEPS)
+	@$(TOP)/scripts/dkms-check.sh
 
 clean:
 	-$(MAKE) $(KBUILD_ARGS) clean
