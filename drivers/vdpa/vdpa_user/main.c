@@ -13,6 +13,9 @@
 
 #include "vduse.h"
 
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
 dev_t vduse_devt_base;
 
 static char *vduse_class_devnode(const struct device *dev, umode_t *mode)

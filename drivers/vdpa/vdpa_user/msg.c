@@ -25,11 +25,13 @@
 #include <linux/list.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
+#include <linux/timekeeping.h>
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
 
 #include "vduse.h"
+#include "trace.h"
 
 /**
  * struct vduse_msg - a request in flight
@@ -84,6 +86,7 @@ static void vduse_msg_break_locked(struct vduse_dev *vdev)
 	vduse_msg_fail_list(&vdev->send_list);
 	vduse_msg_fail_list(&vdev->recv_list);
 	wake_up_all(&vdev->waitq);
+	trace_vduse_broken(vdev);
 	dev_warn(&vdev->dev, "the daemon did not answer in time: device broken\n");
 }
 
@@ -112,6 +115,40 @@ bool vduse_msg_broken(struct vduse_dev *vdev)
 	return READ_ONCE(vdev->broken);
 }
 
+static enum vduse_msg_stat vduse_msg_stat_of(u32 type)
+{
+	switch (type) {
+	case VDUSE_GET_VQ_STATE:
+		return VDUSE_MSG_STAT_GET_VQ_STATE;
+	case VDUSE_SET_STATUS:
+		return VDUSE_MSG_STAT_SET_STATUS;
+	case VDUSE_UPDATE_IOTLB:
+		return VDUSE_MSG_STAT_UPDATE_IOTLB;
+	case VDUSE_SET_VQ_GROUP_ASID:
+		return VDUSE_MSG_STAT_SET_VQ_GROUP_ASID;
+	case VDUSE_SET_VQ_READY:
+		return VDUSE_MSG_STAT_SET_VQ_READY;
+	case VDUSE_SUSPEND:
+		return VDUSE_MSG_STAT_SUSPEND;
+	case VDUSE_RESUME:
+		return VDUSE_MSG_STAT_RESUME;
+	default:
+		return VDUSE_MSG_STAT_OTHER;
+	}
+}
+
+/**
+ * vduse_msg_stats_get() - a snapshot of a device's message counters
+ * @vdev: the device
+ * @st: where to put them
+ */
+void vduse_msg_stats_get(struct vduse_dev *vdev, struct vduse_msg_stats *st)
+{
+	spin_lock(&vdev->msg_lock);
+	*st = vdev->msg_stats;
+	spin_unlock(&vdev->msg_lock);
+}
+
 /**
  * vduse_msg_send() - send a request to the daemon and wait for its answer
  * @vdev: the device
@@ -133,6 +170,7 @@ int vduse_msg_send(struct vduse_dev *vdev, struct vduse_dev_request *req,
 	unsigned int timeout_s = READ_ONCE(vdev->msg_timeout);
 	long timeout = timeout_s ? (long)timeout_s * HZ : MAX_SCHEDULE_TIMEOUT;
 	struct vduse_msg msg = {};
+	u64 start, waited;
 	long left;
 	int ret;
 
@@ -150,10 +188,14 @@ int vduse_msg_send(struct vduse_dev *vdev, struct vduse_dev_request *req,
 	}
 	msg.req.request_id = vdev->next_request_id++;
 	list_add_tail(&msg.node, &vdev->send_list);
+	vdev->msg_stats.sent[vduse_msg_stat_of(msg.req.type)]++;
 	spin_unlock(&vdev->msg_lock);
+	trace_vduse_msg_send(vdev, &msg.req);
 	wake_up(&vdev->waitq);
 
+	start = ktime_get_ns();
 	left = wait_for_completion_killable_timeout(&msg.done, timeout);
+	waited = ktime_get_ns() - start;
 
 	spin_lock(&vdev->msg_lock);
 	if (msg.answered) {
@@ -171,7 +213,13 @@ int vduse_msg_send(struct vduse_dev *vdev, struct vduse_dev_request *req,
 		/* Failed by vduse_msg_break_locked(). */
 		ret = -ENODEV;
 	}
+	if (ret == -EIO)
+		vdev->msg_stats.failed++;
+	else if (ret == -ETIMEDOUT)
+		vdev->msg_stats.timed_out++;
+	vdev->msg_stats.wait_max_ns = max(vdev->msg_stats.wait_max_ns, waited);
 	spin_unlock(&vdev->msg_lock);
+	trace_vduse_msg_done(vdev, &msg.req, ret, waited);
 
 	*req = msg.req;
 	if (resp && msg.answered)

@@ -140,6 +140,66 @@ static ssize_t irq_cb_affinity_store(struct device *d,
 	return ret ?: count;
 }
 
+/* vqN/stats: the counters of enum vduse_vq_stat, in its order, on a line. */
+static ssize_t vq_stats_show(struct device *d, struct device_attribute *attr,
+			     char *buf)
+{
+	struct vduse_vq *vq = container_of(attr, struct vduse_vq, stats_attr);
+	u64 st[VDUSE_VQ_STATS];
+
+	vduse_vq_stats_get(vq, st);
+	BUILD_BUG_ON(VDUSE_VQ_STATS != 5);
+
+	return sysfs_emit(buf, "%llu %llu %llu %llu %llu\n", st[0], st[1],
+			  st[2], st[3], st[4]);
+}
+
+/*
+ * stats/: the message relay's counters, a value a file.  Each show takes
+ * a snapshot under msg_lock.
+ */
+#define VDUSE_MSG_STAT_ATTR(_name, _expr)				\
+static ssize_t _name##_show(struct device *d,				\
+			    struct device_attribute *attr, char *buf)	\
+{									\
+	struct vduse_msg_stats st;					\
+									\
+	vduse_msg_stats_get(to_vduse_dev(d), &st);			\
+	return sysfs_emit(buf, "%llu\n", (unsigned long long)(_expr));	\
+}									\
+static DEVICE_ATTR_RO(_name)
+
+VDUSE_MSG_STAT_ATTR(sent_get_vq_state, st.sent[VDUSE_MSG_STAT_GET_VQ_STATE]);
+VDUSE_MSG_STAT_ATTR(sent_set_status, st.sent[VDUSE_MSG_STAT_SET_STATUS]);
+VDUSE_MSG_STAT_ATTR(sent_update_iotlb, st.sent[VDUSE_MSG_STAT_UPDATE_IOTLB]);
+VDUSE_MSG_STAT_ATTR(sent_set_vq_group_asid,
+		    st.sent[VDUSE_MSG_STAT_SET_VQ_GROUP_ASID]);
+VDUSE_MSG_STAT_ATTR(sent_set_vq_ready, st.sent[VDUSE_MSG_STAT_SET_VQ_READY]);
+VDUSE_MSG_STAT_ATTR(sent_suspend, st.sent[VDUSE_MSG_STAT_SUSPEND]);
+VDUSE_MSG_STAT_ATTR(sent_resume, st.sent[VDUSE_MSG_STAT_RESUME]);
+VDUSE_MSG_STAT_ATTR(failed, st.failed);
+VDUSE_MSG_STAT_ATTR(timed_out, st.timed_out);
+VDUSE_MSG_STAT_ATTR(wait_max_us, div_u64(st.wait_max_ns, NSEC_PER_USEC));
+
+static struct attribute *vduse_stats_attrs[] = {
+	&dev_attr_sent_get_vq_state.attr,
+	&dev_attr_sent_set_status.attr,
+	&dev_attr_sent_update_iotlb.attr,
+	&dev_attr_sent_set_vq_group_asid.attr,
+	&dev_attr_sent_set_vq_ready.attr,
+	&dev_attr_sent_suspend.attr,
+	&dev_attr_sent_resume.attr,
+	&dev_attr_failed.attr,
+	&dev_attr_timed_out.attr,
+	&dev_attr_wait_max_us.attr,
+	NULL
+};
+
+static const struct attribute_group vduse_stats_group = {
+	.name = "stats",
+	.attrs = vduse_stats_attrs,
+};
+
 /**
  * vduse_dev_groups_alloc() - the sysfs groups of a device being created
  * @vdev: the device, its queues allocated, not added yet
@@ -154,12 +214,14 @@ int vduse_dev_groups_alloc(struct vduse_dev *vdev)
 {
 	u32 i;
 
-	vdev->groups = kcalloc(vdev->vq_num + 2, sizeof(*vdev->groups),
+	/* The device's, its stats/, one per queue, and the NULL. */
+	vdev->groups = kcalloc(vdev->vq_num + 3, sizeof(*vdev->groups),
 			       GFP_KERNEL);
 	if (!vdev->groups)
 		return -ENOMEM;
 
 	vdev->groups[0] = &vduse_dev_group;
+	vdev->groups[1] = &vduse_stats_group;
 	for (i = 0; i < vdev->vq_num; i++) {
 		struct vduse_vq *vq = &vdev->vqs[i];
 
@@ -169,10 +231,15 @@ int vduse_dev_groups_alloc(struct vduse_dev *vdev)
 		vq->affinity_attr.show = irq_cb_affinity_show;
 		vq->affinity_attr.store = irq_cb_affinity_store;
 		vq->attrs[0] = &vq->affinity_attr.attr;
+		sysfs_attr_init(&vq->stats_attr.attr);
+		vq->stats_attr.attr.name = "stats";
+		vq->stats_attr.attr.mode = 0444;
+		vq->stats_attr.show = vq_stats_show;
+		vq->attrs[1] = &vq->stats_attr.attr;
 		snprintf(vq->sysfs_name, sizeof(vq->sysfs_name), "vq%u", i);
 		vq->sysfs_group.name = vq->sysfs_name;
 		vq->sysfs_group.attrs = vq->attrs;
-		vdev->groups[i + 1] = &vq->sysfs_group;
+		vdev->groups[i + 2] = &vq->sysfs_group;
 	}
 
 	return 0;

@@ -32,9 +32,12 @@
 #include <linux/vhost_iotlb.h>
 #include <linux/vhost_types.h>
 #include <linux/virtio_ring.h>
+#include <net/netlink.h>
+#include <uapi/linux/vdpa.h>
 
 #include "iova_domain.h"
 #include "vduse.h"
+#include "trace.h"
 
 static struct vduse_dev *vdpa_to_vdev(struct vdpa_device *vdpa)
 {
@@ -76,6 +79,7 @@ static void vduse_vdpa_set_vq_num(struct vdpa_device *vdpa, u16 idx, u32 num)
 
 static void vduse_vdpa_kick_vq(struct vdpa_device *vdpa, u16 idx)
 {
+	trace_vduse_vq_kick(vdpa_to_vdev(vdpa), idx);
 	vduse_vq_kick(vduse_vdpa_vq(vdpa, idx));
 	if (unlikely(idx == READ_ONCE(vdpa_to_vdev(vdpa)->cvq_index)))
 		vduse_cvq_kicked(vdpa_to_vduse(vdpa));
@@ -139,6 +143,7 @@ static void vduse_vdpa_set_vq_ready(struct vdpa_device *vdpa, u16 idx,
 	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
 	struct vduse_vq *vq = vduse_vdpa_vq(vdpa, idx);
 
+	trace_vduse_vq_ready(vdev, idx, ready);
 	if (vdev->features & BIT_ULL(VDUSE_F_QUEUE_READY)) {
 		vduse_vdpa_relay_vq_ready(vdev, vq, ready);
 		return;
@@ -148,6 +153,35 @@ static void vduse_vdpa_set_vq_ready(struct vdpa_device *vdpa, u16 idx,
 	vq->ready = ready;
 	mutex_unlock(&vdev->lock);
 	vduse_vq_enable_cb(vq, ready);
+}
+
+/*
+ * vdpa dev vstats show DEV qidx N: the queue's counters, as sysfs vqN/stats
+ * shows them.  The vdpa core asks for net devices past FEATURES_OK only,
+ * under cf_lock held for read, with an index it checked against the
+ * largest a net device may have, not against ours.
+ */
+static int vduse_vdpa_get_vendor_vq_stats(struct vdpa_device *vdpa, u16 idx,
+					  struct sk_buff *msg,
+					  struct netlink_ext_ack *extack)
+{
+	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+	u64 st[VDUSE_VQ_STATS];
+	int i;
+
+	if (idx >= vdev->vq_num) {
+		NL_SET_ERR_MSG_MOD(extack, "no such virtqueue");
+		return -EINVAL;
+	}
+	vduse_vq_stats_get(vduse_vdpa_vq(vdpa, idx), st);
+	for (i = 0; i < VDUSE_VQ_STATS; i++)
+		if (nla_put_string(msg, VDPA_ATTR_DEV_VENDOR_ATTR_NAME,
+				   vduse_vq_stat_names[i]) ||
+		    nla_put_u64_64bit(msg, VDPA_ATTR_DEV_VENDOR_ATTR_VALUE,
+				      st[i], VDPA_ATTR_PAD))
+			return -EMSGSIZE;
+
+	return 0;
 }
 
 static bool vduse_vdpa_get_vq_ready(struct vdpa_device *vdpa, u16 idx)
@@ -363,8 +397,12 @@ static int vduse_vdpa_relay_status(struct vduse_dev *vdev, u8 status)
 		.type = VDUSE_SET_STATUS,
 		.s.status = status,
 	};
+	int ret;
 
-	return vduse_msg_send(vdev, &req, NULL);
+	ret = vduse_msg_send(vdev, &req, NULL);
+	trace_vduse_set_status(vdev, READ_ONCE(vdev->status), status, ret);
+
+	return ret;
 }
 
 /*
@@ -432,6 +470,7 @@ static void vduse_vdpa_set_run_state(struct vduse_dev *vdev, u8 state)
 
 	if (was_running != running)
 		vduse_vqs_hold_kicks(vdev, !running);
+	trace_vduse_run_state(vdev, vdev->run_state, state);
 	WRITE_ONCE(vdev->run_state, state);
 }
 
@@ -600,6 +639,7 @@ static void vduse_vdpa_announce(struct vduse_dev *vdev, u32 asid, u64 start,
 		req.iova.start = start;
 		req.iova.last = last;
 	}
+	trace_vduse_iotlb_update(vdev, asid, start, last);
 	vduse_msg_send(vdev, &req, NULL);
 }
 
@@ -735,6 +775,7 @@ static const struct vdpa_config_ops vduse_vdpa_ops = {
 	.get_vq_ready		= vduse_vdpa_get_vq_ready,
 	.set_vq_state		= vduse_vdpa_set_vq_state,
 	.get_vq_state		= vduse_vdpa_get_vq_state,
+	.get_vendor_vq_stats	= vduse_vdpa_get_vendor_vq_stats,
 	.get_vq_size		= vduse_vdpa_get_vq_size,
 	.get_vq_align		= vduse_vdpa_get_vq_align,
 	.get_vq_group		= vduse_vdpa_get_vq_group,

@@ -103,6 +103,8 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
  * @kicks_held: the device is suspended: kicks are remembered, not sent
  * @kick_work: delivers a kick that came from inside another eventfd's
  *	wakeup (vhost-vdpa's kick eventfd), where signalling one is refused
+ * @stat_kicks: driver kicks signalled on @kickfd, under @kick_lock
+ * @stat_kicks_held: driver kicks remembered in @kicked instead
  * @irq_lock: protects @cb, @cb_enabled, @irq_affinity and the @irq_*
  *	figures below; taken with interrupts off
  * @cb: the driver's used-buffer callback
@@ -127,8 +129,13 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
  * @irq_other_for: the injecting CPU @irq_other was chosen for; nr_cpu_ids
  *	when none was, or @irq_affinity changed since
  * @irq_work: runs @cb on another CPU of @irq_affinity
+ * @stat_irqs: VDUSE_VQ_INJECT_IRQ calls while the driver ran, under
+ *	@irq_lock as the two below
+ * @stat_cb_local: @cb runs on the injecting CPU
+ * @stat_cb_remote: @cb runs in @irq_work
  * @affinity_attr: sysfs vqN/irq_cb_affinity
- * @attrs: @affinity_attr's attribute, NULL-terminated
+ * @stats_attr: sysfs vqN/stats
+ * @attrs: the attributes of vqN, NULL-terminated
  * @sysfs_group: sysfs directory vqN
  * @sysfs_name: "vqN"
  *
@@ -150,6 +157,8 @@ struct vduse_vq {
 	bool kicked;
 	bool kicks_held;
 	struct work_struct kick_work;
+	u64 stat_kicks;
+	u64 stat_kicks_held;
 
 	spinlock_t irq_lock; /* @cb .. @irq_other_for */
 	struct vdpa_callback cb;
@@ -165,15 +174,58 @@ struct vduse_vq {
 	unsigned int irq_other;
 	unsigned int irq_other_for;
 	struct work_struct irq_work;
+	u64 stat_irqs;
+	u64 stat_cb_local;
+	u64 stat_cb_remote;
 
 	struct device_attribute affinity_attr;
-	struct attribute *attrs[2];
+	struct device_attribute stats_attr;
+	struct attribute *attrs[3];
 	struct attribute_group sysfs_group;
 	char sysfs_name[16];
 };
 
 struct vduse_domain;
 struct vduse_vdpa;
+
+/* The message types counted apart; the others count in "other". */
+enum vduse_msg_stat {
+	VDUSE_MSG_STAT_GET_VQ_STATE,
+	VDUSE_MSG_STAT_SET_STATUS,
+	VDUSE_MSG_STAT_UPDATE_IOTLB,
+	VDUSE_MSG_STAT_SET_VQ_GROUP_ASID,
+	VDUSE_MSG_STAT_SET_VQ_READY,
+	VDUSE_MSG_STAT_SUSPEND,
+	VDUSE_MSG_STAT_RESUME,
+	VDUSE_MSG_STAT_OTHER,
+	VDUSE_MSG_STATS
+};
+
+/**
+ * struct vduse_msg_stats - a device's message relay, for its operator
+ * @sent: requests queued, by &enum vduse_msg_stat
+ * @failed: requests the daemon answered VDUSE_REQ_RESULT_FAILED
+ * @timed_out: requests nobody answered within msg_timeout
+ * @wait_max_ns: the longest a request waited for its answer
+ */
+struct vduse_msg_stats {
+	u64 sent[VDUSE_MSG_STATS];
+	u64 failed;
+	u64 timed_out;
+	u64 wait_max_ns;
+};
+
+/* A queue's counters, as sysfs vqN/stats and vdpa vstats show them. */
+enum vduse_vq_stat {
+	VDUSE_VQ_STAT_KICKS,		/* driver kicks signalled to the daemon */
+	VDUSE_VQ_STAT_KICKS_HELD,	/* remembered: no eventfd, or suspended */
+	VDUSE_VQ_STAT_IRQS,		/* injected while the driver ran */
+	VDUSE_VQ_STAT_CB_LOCAL,		/* callbacks run on the injecting CPU */
+	VDUSE_VQ_STAT_CB_REMOTE,	/* callbacks run on another CPU */
+	VDUSE_VQ_STATS
+};
+
+extern const char * const vduse_vq_stat_names[VDUSE_VQ_STATS];
 
 /**
  * struct vduse_dev - a VDUSE device
@@ -199,6 +251,7 @@ struct vduse_vdpa;
  * @waitq: the daemon's readers and pollers
  * @next_request_id: request_id of the next request
  * @broken: a request timed out: every request fails from then on
+ * @msg_stats: what the relay did, under @msg_lock
  * @msg_timeout: seconds a request waits; 0 waits forever
  * @status: the status the daemon accepted; READ_ONCE() outside @lock
  * @vqs: @vq_num virtqueues, under @lock
@@ -245,6 +298,7 @@ struct vduse_dev {
 	wait_queue_head_t waitq;
 	u32 next_request_id;
 	bool broken;
+	struct vduse_msg_stats msg_stats;
 	unsigned int msg_timeout;
 	u8 status;
 
@@ -356,6 +410,7 @@ void vduse_vqs_reset(struct vduse_dev *vdev);
 void vduse_vq_enable_cb(struct vduse_vq *vq, bool enable);
 void vduse_vq_signal(struct vduse_dev *vdev, struct vduse_vq *vq);
 int vduse_vq_set_affinity(struct vduse_vq *vq, const struct cpumask *mask);
+void vduse_vq_stats_get(struct vduse_vq *vq, u64 st[VDUSE_VQ_STATS]);
 void vduse_dev_reset_state(struct vduse_dev *vdev);
 
 void vduse_msg_init(struct vduse_dev *vdev);
@@ -364,6 +419,7 @@ void vduse_msg_break(struct vduse_dev *vdev);
 int vduse_msg_send(struct vduse_dev *vdev, struct vduse_dev_request *req,
 		   struct vduse_dev_response *resp);
 void vduse_msg_requeue(struct vduse_dev *vdev);
+void vduse_msg_stats_get(struct vduse_dev *vdev, struct vduse_msg_stats *st);
 ssize_t vduse_msg_read(struct vduse_dev *vdev, char __user *buf, size_t count,
 		       bool nonblock);
 ssize_t vduse_msg_write(struct vduse_dev *vdev, const char __user *buf,

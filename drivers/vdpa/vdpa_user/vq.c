@@ -22,6 +22,7 @@
 
 #include "iova_domain.h"
 #include "vduse.h"
+#include "trace.h"
 
 /* The virtio specification's largest queue size. */
 #define VDUSE_VQ_SIZE_MAX	32768
@@ -204,10 +205,13 @@ static void vduse_vq_kick_now(struct vduse_vq *vq)
 	unsigned long flags;
 
 	spin_lock_irqsave(&vq->kick_lock, flags);
-	if (vq->kickfd && !vq->kicks_held)
+	if (vq->kickfd && !vq->kicks_held) {
 		eventfd_signal(vq->kickfd);
-	else
+		vq->stat_kicks++;
+	} else {
 		vq->kicked = true;
+		vq->stat_kicks_held++;
+	}
 	spin_unlock_irqrestore(&vq->kick_lock, flags);
 }
 
@@ -246,6 +250,7 @@ static struct eventfd_ctx *vduse_vq_swap_kickfd(struct vduse_vq *vq,
 	if (ctx && vq->kicked && !vq->kicks_held) {
 		eventfd_signal(ctx);
 		vq->kicked = false;
+		vq->stat_kicks++;
 	}
 	spin_unlock_irqrestore(&vq->kick_lock, flags);
 
@@ -292,6 +297,7 @@ void vduse_vqs_hold_kicks(struct vduse_dev *vdev, bool hold)
 		if (!hold && vq->kicked && vq->kickfd) {
 			eventfd_signal(vq->kickfd);
 			vq->kicked = false;
+			vq->stat_kicks++;
 		}
 		spin_unlock_irqrestore(&vq->kick_lock, flags);
 	}
@@ -388,6 +394,7 @@ static void vduse_vq_irq_work(struct work_struct *work)
 	start = local_clock();
 	vduse_vq_run_cb(vq);
 	vq->irq_remote_ns += local_clock() - start;
+	vq->stat_cb_remote++;
 	spin_unlock_irq(&vq->irq_lock);
 	local_bh_enable();
 }
@@ -520,7 +527,10 @@ void vduse_vq_signal(struct vduse_dev *vdev, struct vduse_vq *vq)
 	spin_lock_irq(&vq->irq_lock);
 	cpu = smp_processor_id();
 	target = vduse_vq_irq_target(vq, cpu);
+	vq->stat_irqs++;
+	trace_vduse_vq_inject(vdev, vq->index, target);
 	if (target == cpu) {
+		vq->stat_cb_local++;
 		bounced = vduse_domain_bounced_back();
 		vduse_vq_run_cb(vq);
 		bounced = vduse_domain_bounced_back() - bounced;
@@ -534,6 +544,37 @@ void vduse_vq_signal(struct vduse_dev *vdev, struct vduse_vq *vq)
 
 	if (target != cpu)
 		queue_work_on(target, system_highpri_wq, &vq->irq_work);
+}
+
+const char * const vduse_vq_stat_names[VDUSE_VQ_STATS] = {
+	[VDUSE_VQ_STAT_KICKS] = "kicks",
+	[VDUSE_VQ_STAT_KICKS_HELD] = "kicks_held",
+	[VDUSE_VQ_STAT_IRQS] = "irqs_injected",
+	[VDUSE_VQ_STAT_CB_LOCAL] = "callbacks_local",
+	[VDUSE_VQ_STAT_CB_REMOTE] = "callbacks_remote",
+};
+
+/**
+ * vduse_vq_stats_get() - a snapshot of a queue's counters
+ * @vq: the virtqueue
+ * @st: where to put them, by &enum vduse_vq_stat
+ *
+ * Takes the queue's spinlocks: any context but under them.
+ */
+void vduse_vq_stats_get(struct vduse_vq *vq, u64 st[VDUSE_VQ_STATS])
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vq->kick_lock, flags);
+	st[VDUSE_VQ_STAT_KICKS] = vq->stat_kicks;
+	st[VDUSE_VQ_STAT_KICKS_HELD] = vq->stat_kicks_held;
+	spin_unlock_irqrestore(&vq->kick_lock, flags);
+
+	spin_lock_irqsave(&vq->irq_lock, flags);
+	st[VDUSE_VQ_STAT_IRQS] = vq->stat_irqs;
+	st[VDUSE_VQ_STAT_CB_LOCAL] = vq->stat_cb_local;
+	st[VDUSE_VQ_STAT_CB_REMOTE] = vq->stat_cb_remote;
+	spin_unlock_irqrestore(&vq->irq_lock, flags);
 }
 
 /**

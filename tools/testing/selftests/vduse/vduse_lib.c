@@ -547,6 +547,8 @@ static void *blk_server_main(void *data)
 		}
 		if (any && ioctl(s->fd, VDUSE_VQ_INJECT_IRQ, &vq))
 			blk_fail(s, -errno);
+		else if (any)
+			__atomic_fetch_add(&s->injects, 1, __ATOMIC_RELEASE);
 		__atomic_fetch_add(&s->passes, 1, __ATOMIC_RELEASE);
 	}
 	kick.fd = VDUSE_EVENTFD_DEASSIGN;

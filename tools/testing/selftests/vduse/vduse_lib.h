@@ -139,6 +139,7 @@ struct vduse_blk_server {
 	int serving;			/* __atomic: the rings are in use */
 	int exited;			/* __atomic: the thread is done */
 	unsigned int served;		/* __atomic: requests completed */
+	unsigned int injects;		/* __atomic: VDUSE_VQ_INJECT_IRQ done */
 	unsigned int passes;		/* __atomic: turns of the serving loop */
 	int paused;			/* __atomic: touch no ring or buffer */
 	/*

@@ -554,4 +554,87 @@ TEST(silent_control_vq_does_not_wedge_the_driver)
 	EXPECT_NE(0, access("/dev/vduse/" NAME, F_OK));
 }
 
+/* One counter of `vdpa dev vstats show NAME qidx Q`; -1 if not there. */
+static long long vstat(int q, const char *name)
+{
+	char cmd[128], out[2048], key[64], *p;
+	long long v = -1;
+	size_t n;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "vdpa dev vstats show %s qidx %d 2>&1",
+		 NAME, q);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = 0;
+	/* "DEV: queue_type tx kicks 2 kicks_held 0 ..." */
+	snprintf(key, sizeof(key), " %s ", name);
+	p = strstr(out, key);
+	if (pclose(f) || !p)
+		fprintf(stderr, "# %s: %s\n", cmd, out);
+	else
+		v = atoll(p + strlen(key));
+	return v;
+}
+
+/* sysfs vqN/stats: the five counters; 0 if read. */
+static int vq_stats(int q, unsigned long long st[5])
+{
+	char path[128], buf[256];
+
+	snprintf(path, sizeof(path), VDUSE_SYSFS_CLASS "/%s/vq%d/stats",
+		 NAME, q);
+	if (vduse_sysfs_read(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	return sscanf(buf, "%llu %llu %llu %llu %llu", &st[0], &st[1], &st[2],
+		      &st[3], &st[4]) == 5 ? 0 : -1;
+}
+
+/*
+ * The per-queue counters have two views: iproute2's vstats (net devices
+ * only, through the vdpa core) and sysfs vqN/stats.  After traffic both
+ * show the transmit queue's kicks and the receive queue's injections,
+ * the same figures; an index past the device's queues is refused.
+ */
+TEST(vstats_and_sysfs_show_the_same_counters)
+{
+	unsigned long long before[5], after[5];
+	struct net_fixture f;
+	long long kicks, irqs;
+
+	shell("ip netns del " NS_DEV " 2>/dev/null");
+	shell("ip netns del " NS_TAP " 2>/dev/null");
+	ASSERT_EQ(0, net_fixture_up(&f, 0));
+	ASSERT_EQ(0, shell("ip netns add " NS_DEV " && ip netns add " NS_TAP));
+	ASSERT_EQ(0, shell("ip link set %s netns " NS_DEV, f.ifname));
+	ASSERT_EQ(0, shell("ip link set %s netns " NS_TAP, f.tapname));
+	ASSERT_EQ(0, shell("ip -n %s addr add %s/24 dev %s && ip -n %s link set %s up",
+			   NS_DEV, IP_DEV, f.ifname, NS_DEV, f.ifname));
+	ASSERT_EQ(0, shell("ip -n %s addr add %s/24 dev %s && ip -n %s link set %s up",
+			   NS_TAP, IP_TAP, f.tapname, NS_TAP, f.tapname));
+	EXPECT_EQ(0, ping_tap());
+
+	ASSERT_EQ(0, vq_stats(1, before));
+	kicks = vstat(1, "kicks");
+	ASSERT_EQ(0, vq_stats(1, after));
+	/* The pings went out on queue 1: kicked, nothing held. */
+	EXPECT_LT(0, before[0]);
+	EXPECT_LE(before[0], kicks);
+	EXPECT_GE(after[0], kicks);
+	EXPECT_EQ(0, vstat(1, "kicks_held"));
+
+	/* Their answers came in on queue 0: injected, callbacks ran. */
+	ASSERT_EQ(0, vq_stats(0, before));
+	irqs = vstat(0, "irqs_injected");
+	EXPECT_LT(0, before[2]);
+	EXPECT_LE(before[2], irqs);
+	EXPECT_LE(1, vstat(0, "callbacks_local") + vstat(0, "callbacks_remote"));
+
+	/* Five queues: 0..4. */
+	EXPECT_EQ(-1, vstat(5, "kicks"));
+	EXPECT_EQ(0, net_fixture_down(&f));
+}
+
 TEST_HARNESS_MAIN
