@@ -38,8 +38,19 @@ ls -l /dev/vduse/
 echo "msg_timeout=$(cat /sys/class/vduse/demo0/msg_timeout)s" \
 	"bounce_size=$(cat /sys/class/vduse/demo0/bounce_size)"
 
-say "vdpa dev add name demo0 mgmtdev vduse"
+say "vdpa dev add name demo0 mgmtdev vduse (with the vduse tracepoints on)"
+tr=/sys/kernel/tracing
+[ -e $tr/trace ] || mount -t tracefs nodev $tr
+echo 0 > $tr/options/record-cmd
+: > $tr/trace
+echo 1 > $tr/events/vduse/vduse_msg_done/enable
+echo 1 > $tr/events/vduse/vduse_set_status/enable
+echo 1 > $tr/events/vduse/vduse_vq_ready/enable
 blk=$(vdpa_attach demo0) || fail "attach"
+echo "the status handshake, as /sys/kernel/tracing/trace shows it:"
+grep -E 'vduse_(set_status|vq_ready|msg_done)' $tr/trace | grep -v '^#' |
+	sed 's/^ *[^ ]* *\[[0-9]*\] [^ ]* *//' | head -n 12
+echo 0 > $tr/events/vduse/enable
 vdpa dev show demo0
 lsblk "/dev/$blk"
 
@@ -63,6 +74,17 @@ fio --name=randread --filename="/dev/$blk" --rw=randread --bs=4k \
 	--ioengine=libaio --iodepth=32 --direct=1 --runtime=10 --time_based \
 	--output-format=terse --terse-version=3 2>/dev/null |
 	awk -F';' '{ printf "read: %d IOPS, %.1f MiB/s\n", $8, $7 / 1024 }'
+
+say "Per-queue counters (/sys/class/vduse/demo0/vqN/stats)"
+echo "queue  kicks  kicks_held  irqs_injected  callbacks_local  callbacks_remote"
+for q in /sys/class/vduse/demo0/vq*; do
+	awk -v q="${q##*/}" '{ printf "%-5s %6d %11d %14d %16d %17d\n",
+		q, $1, $2, $3, $4, $5 }' "$q/stats"
+done
+echo "messages: set_status $(cat /sys/class/vduse/demo0/stats/sent_set_status)," \
+	"failed $(cat /sys/class/vduse/demo0/stats/failed)," \
+	"timed out $(cat /sys/class/vduse/demo0/stats/timed_out)," \
+	"longest wait $(cat /sys/class/vduse/demo0/stats/wait_max_us) us"
 
 say "Cleaning up"
 vdpa_detach demo0 && echo "detached"
