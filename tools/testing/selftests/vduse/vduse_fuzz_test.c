@@ -967,8 +967,8 @@ static void fuzz_session(struct fuzz *f, int ctrl, unsigned int nr)
 	}
 
 	if (s->io_running) {
-		/* Some I/O in every session that has a disk. */
-		for (i = 0; i < 200; i++) {
+		/* Some I/O in every session that has a disk (10 s at most). */
+		for (i = 0; i < 1000; i++) {
 			if (__atomic_load_n(&s->io.ios, __ATOMIC_ACQUIRE) >= 16)
 				break;
 			usleep(10000);
