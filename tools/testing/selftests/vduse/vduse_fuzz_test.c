@@ -44,6 +44,7 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
+#include <linux/vhost.h>
 
 #include "../kselftest_harness.h"
 #include "vduse_lib.h"
@@ -440,6 +441,12 @@ struct reach {
 	/* Clean sessions that did not attach, lost data or erred. */
 	unsigned int clean_failures;
 	unsigned int del_failures;
+	/* requests read by the daemons, by type */
+	unsigned int req_seen[VDUSE_RESUME + 1];
+	/* vhost-vdpa sessions; *_ok: the VMM's calls that succeeded */
+	unsigned int vhost_sessions, vhost_attached, vhost_driver_ok;
+	unsigned int vhost_ops, vhost_ok, vhost_iotlb, vhost_suspend;
+	unsigned int vhost_resume, vhost_asid, vhost_maps;
 };
 
 static struct reach reach;
@@ -532,6 +539,8 @@ static void *fz_daemon_main(void *arg)
 			break;		/* broken: every request fails now */
 		if (read(d->fd, &req, sizeof(req)) != sizeof(req))
 			continue;
+		if (req.type < ARRAY_SIZE(reach.req_seen))
+			count(&reach.req_seen[req.type]);
 		status = req.type == VDUSE_SET_STATUS ? req.s.status : -1;
 		driver_ok = status > 0 && (status & VIRTIO_CONFIG_S_DRIVER_OK);
 		if (!status && d->on_reset)
@@ -1016,6 +1025,312 @@ out_free:
 	free(s);
 }
 
+/*
+ * vhost-vdpa sessions: the same kind of device, API version 1 with two
+ * groups and two address spaces and every VDUSE feature, bound to
+ * vhost_vdpa after virtio-blk saw it (capacity 0: no I/O), and driven by
+ * a VMM of random steps: start and reset, maps and unmaps in either
+ * space, suspend, resume, vring bases, group/ASID changes, queue
+ * enables; the daemon (mischief in some) answers, and maps and touches
+ * the VMM's memory through VDUSE_IOTLB_GET_FD2.
+ */
+#ifndef VHOST_VDPA_RESUME
+#define VHOST_VDPA_RESUME	_IO(VHOST_VIRTIO, 0x7E)
+#endif
+#ifndef VHOST_BACKEND_F_RESUME
+#define VHOST_BACKEND_F_RESUME	0x5
+#endif
+#ifndef VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK
+#define VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK	0x6
+#endif
+
+#define V_MEM		(1 << 20)
+#define V_IOVA		0x100000ULL
+
+struct vmm {
+	int vhost, fd, kick, call;
+	uint8_t *mem;
+	uint64_t backend;
+};
+
+static int vmm_status(struct vmm *v, uint8_t status)
+{
+	return ioctl(v->vhost, VHOST_VDPA_SET_STATUS, &status);
+}
+
+static int vmm_iotlb(struct vmm *v, uint32_t asid, uint8_t type,
+		     uint64_t iova, uint64_t size)
+{
+	struct vhost_msg_v2 msg = {
+		.type = VHOST_IOTLB_MSG_V2,
+		.asid = asid,
+		.iotlb = {
+			.iova = iova, .size = size,
+			.uaddr = (uintptr_t)v->mem + (iova - V_IOVA),
+			.perm = VHOST_ACCESS_RW, .type = type,
+		},
+	};
+
+	return write(v->vhost, &msg, sizeof(msg)) == sizeof(msg) ? 0 : -1;
+}
+
+/* What a VMM does to start the device; 0 once DRIVER_OK took. */
+static int vmm_drive(struct vmm *v)
+{
+	struct vhost_vring_state num = { .index = 0, .num = 64 };
+	struct vhost_vring_state base = { .index = 0, .num = pick(4) };
+	struct vhost_vring_state enable = { .index = 0, .num = 1 };
+	struct vhost_vring_addr addr = {
+		.index = 0, .desc_user_addr = V_IOVA,
+		.avail_user_addr = V_IOVA + 4096,
+		.used_user_addr = V_IOVA + 8192,
+	};
+	struct vhost_vring_file kick = { .index = 0, .fd = v->kick };
+	struct vhost_vring_file call = { .index = 0, .fd = v->call };
+	uint64_t features;
+	uint8_t status = 0;
+
+	if (vmm_status(v, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+		       VIRTIO_CONFIG_S_DRIVER) ||
+	    ioctl(v->vhost, VHOST_GET_FEATURES, &features))
+		return -1;
+	features &= (1ULL << VIRTIO_F_VERSION_1) |
+		    (1ULL << VIRTIO_F_ACCESS_PLATFORM);
+	if (ioctl(v->vhost, VHOST_SET_FEATURES, &features) ||
+	    vmm_status(v, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+		       VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK))
+		return -1;
+	if (ioctl(v->vhost, VHOST_SET_VRING_NUM, &num) ||
+	    ioctl(v->vhost, VHOST_SET_VRING_ADDR, &addr) ||
+	    ioctl(v->vhost, VHOST_SET_VRING_BASE, &base) ||
+	    ioctl(v->vhost, VHOST_SET_VRING_KICK, &kick) ||
+	    ioctl(v->vhost, VHOST_SET_VRING_CALL, &call) ||
+	    ioctl(v->vhost, VHOST_VDPA_SET_VRING_ENABLE, &enable))
+		return -1;
+	if (vmm_status(v, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+		       VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK |
+		       VIRTIO_CONFIG_S_DRIVER_OK) ||
+	    ioctl(v->vhost, VHOST_VDPA_GET_STATUS, &status))
+		return -1;
+	return status & VIRTIO_CONFIG_S_DRIVER_OK ? 0 : -1;
+}
+
+/* The daemon maps a range of the VMM's memory and touches it. */
+static void vmm_daemon_touch(struct vmm *v)
+{
+	struct vduse_iotlb_entry_v2 e;
+	uint64_t iova = V_IOVA + 4096ULL * pick(V_MEM / 4096);
+	size_t win = 4096 * (1 + pick(8));
+	void *m;
+	int fd;
+
+	memset(&e, 0, sizeof(e));
+	e.start = iova;
+	e.asid = pick(2);
+	fd = ioctl(v->fd, VDUSE_IOTLB_GET_FD2, &e);
+	if (fd < 0)
+		return;
+	iova &= ~4095ULL;
+	if (e.start > iova || e.last < iova) {
+		close(fd);
+		reach.sigbus_wrong++;
+		return;
+	}
+	if (win > e.last - iova + 1)
+		win = e.last - iova + 1;
+	m = mmap(NULL, win, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 e.offset + (iova - e.start));
+	close(fd);
+	if (m == MAP_FAILED)
+		return;
+	reach.vhost_maps++;
+	/* The VMM's own memory: never SIGBUS, junk is fine. */
+	if (touch_pages(m, win, 1)) {
+		reach.sigbus++;
+		reach.sigbus_wrong++;
+	}
+	munmap(m, win);
+}
+
+static void vmm_step(struct vmm *v)
+{
+	struct vhost_vring_state st = { .index = pick(2) };
+	uint64_t iova, size;
+	int ret = -1;
+
+	reach.vhost_ops++;
+	switch (pick(16)) {
+	case 0:
+	case 1:
+		ret = vmm_drive(v);
+		if (!ret)
+			reach.vhost_driver_ok++;
+		break;
+	case 2:
+		ret = vmm_status(v, 0);
+		break;
+	case 3:
+	case 4:
+		iova = V_IOVA + 4096ULL * pick(V_MEM / 4096);
+		size = 4096ULL * (1 + pick((V_IOVA + V_MEM - iova) / 4096));
+		ret = vmm_iotlb(v, pick(3) ? 0 : pick(3), pick(3) ?
+				VHOST_IOTLB_UPDATE : VHOST_IOTLB_INVALIDATE,
+				iova, size);
+		if (!ret)
+			reach.vhost_iotlb++;
+		break;
+	case 5:
+		ret = ioctl(v->vhost, VHOST_VDPA_SUSPEND);
+		if (ret)
+			break;
+		reach.vhost_suspend++;
+		/* A cancelled migration, now and then at once. */
+		if (pick(2))
+			break;
+		ioctl(v->vhost, VHOST_GET_VRING_BASE, &st);
+		ret = ioctl(v->vhost, VHOST_VDPA_RESUME);
+		if (!ret)
+			reach.vhost_resume++;
+		break;
+	case 6:
+		ret = ioctl(v->vhost, VHOST_VDPA_RESUME);
+		if (!ret)
+			reach.vhost_resume++;
+		break;
+	case 7:
+		ret = ioctl(v->vhost, VHOST_GET_VRING_BASE, &st);
+		break;
+	case 8:
+		st.index = pick(3);
+		st.num = pick(3);
+		ret = ioctl(v->vhost, VHOST_VDPA_SET_GROUP_ASID, &st);
+		if (!ret)
+			reach.vhost_asid++;
+		break;
+	case 9:
+		st.num = pick(2);
+		ret = ioctl(v->vhost, VHOST_VDPA_SET_VRING_ENABLE, &st);
+		break;
+	case 10:
+		ret = ioctl(v->vhost, VHOST_VDPA_GET_STATUS, &st.num);
+		break;
+	case 11:
+		ret = ioctl(v->vhost, VHOST_VDPA_GET_VRING_GROUP, &st);
+		break;
+	default:
+		vmm_daemon_touch(v);
+		return;
+	}
+	reach.vhost_ok += !ret;
+}
+
+static void fuzz_vhost_session(struct fuzz *f, unsigned int nr)
+{
+	struct vduse_vq_config vq = { .index = 0, .max_size = 64 };
+	uint64_t features = BIT_ULL(VDUSE_F_QUEUE_READY) |
+			    BIT_ULL(VDUSE_F_SUSPEND) | BIT_ULL(VDUSE_F_RESUME);
+	uint64_t ours = (1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2) |
+			(1ULL << VHOST_BACKEND_F_IOTLB_BATCH) |
+			(1ULL << VHOST_BACKEND_F_IOTLB_ASID) |
+			(1ULL << VHOST_BACKEND_F_SUSPEND) |
+			(1ULL << VHOST_BACKEND_F_RESUME) |
+			(1ULL << VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK);
+	struct vduse_test_config c;
+	struct fz_daemon *z;
+	struct vmm v = { .vhost = -1, .fd = -1, .kick = -1, .call = -1 };
+	char name[16], path[128];
+	int ctrl, i, n, mfd;
+
+	z = calloc(1, sizeof(*z));
+	if (!z)
+		return;
+	reach.vhost_sessions++;
+	snprintf(name, sizeof(name), "fzv%u", nr % 2);
+	ctrl = vduse_ctrl_open();
+	if (ctrl < 0 || vduse_ctrl_set_api(ctrl, VDUSE_API_VERSION_1) ||
+	    ioctl(ctrl, VDUSE_SET_FEATURES, &features))
+		goto out_ctrl;
+	vduse_test_blk_config(&c, name);
+	((struct virtio_blk_config *)c.cfg.config)->capacity = 0;
+	c.cfg.vq_num = 2;
+	c.cfg.ngroups = 2;
+	c.cfg.nas = 2;
+	if (vduse_create(ctrl, &c))
+		goto out_ctrl;
+	f->created++;
+	snprintf(path, sizeof(path), VDUSE_SYSFS_CLASS "/%s/msg_timeout",
+		 name);
+	vduse_sysfs_write(path, S_TIMEOUT_STR);
+	v.fd = vduse_dev_open(name);
+	if (v.fd < 0 || ioctl(v.fd, VDUSE_VQ_SETUP, &vq))
+		goto out_dev;
+	vq.index = 1;
+	vq.group = 1;
+	if (ioctl(v.fd, VDUSE_VQ_SETUP, &vq))
+		goto out_dev;
+
+	z->rng = rnd() | 1;
+	z->mischief = nr & 1;
+	z->d.fd = v.fd;
+	if (pthread_create(&z->d.thread, NULL, fz_daemon_main, z))
+		goto out_dev;
+	if (vduse_vdpa_add(name, 60))
+		goto out_daemon;
+	v.vhost = vduse_vdpa_to_vhost(name);
+	if (v.vhost < 0)
+		goto out_del;
+	reach.vhost_attached++;
+	mfd = memfd_create("fuzz-vmm", MFD_CLOEXEC);
+	if (mfd < 0 || ftruncate(mfd, V_MEM))
+		goto out_vhost;
+	v.mem = mmap(NULL, V_MEM, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	close(mfd);
+	if (v.mem == MAP_FAILED) {
+		v.mem = NULL;
+		goto out_vhost;
+	}
+	v.kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	v.call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (ioctl(v.vhost, VHOST_SET_OWNER) ||
+	    ioctl(v.vhost, VHOST_GET_BACKEND_FEATURES, &v.backend))
+		goto out_vhost;
+	v.backend &= ours;
+	if (ioctl(v.vhost, VHOST_SET_BACKEND_FEATURES, &v.backend) ||
+	    vmm_iotlb(&v, 0, VHOST_IOTLB_UPDATE, V_IOVA, V_MEM))
+		goto out_vhost;
+
+	n = 40 + pick(40);
+	for (i = 0; i < n; i++)
+		vmm_step(&v);
+
+out_vhost:
+	/* Closing it resets the device. */
+	close(v.vhost);
+	if (v.mem)
+		munmap(v.mem, V_MEM);
+	if (v.kick >= 0)
+		close(v.kick);
+	if (v.call >= 0)
+		close(v.call);
+out_del:
+	if (vduse_vdpa_del(name, 60))
+		reach.del_failures++;
+out_daemon:
+	__atomic_store_n(&z->d.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(z->d.thread, NULL);
+out_dev:
+	if (v.fd >= 0)
+		close(v.fd);
+	if (!vduse_destroy(ctrl, name))
+		f->destroyed++;
+out_ctrl:
+	if (ctrl >= 0)
+		close(ctrl);
+	printf("# session %u %s vhost%s\n", nr, name,
+	       z->mischief ? " mischief" : "");
+	free(z);
+}
+
 static int count_fds(void)
 {
 	struct dirent *e;
@@ -1082,7 +1397,7 @@ TEST_F_TIMEOUT(fuzz, run, 1800)
 	unsigned long iters = n ? strtoul(n, NULL, 0) : DEFAULT_ITERS;
 	uint64_t seed = s ? strtoull(s, NULL, 0) : DEFAULT_SEED;
 	unsigned long every = OPS_PER_SESSION;
-	unsigned int sessions = 0;
+	unsigned int sessions = 0, served = 0, vhosts = 0;
 	struct sigaction sa;
 	uint64_t next;
 	struct fuzz f;
@@ -1124,7 +1439,11 @@ TEST_F_TIMEOUT(fuzz, run, 1800)
 		 */
 		if (k % every == every / 2) {
 			next = rnd();
-			fuzz_session(&f, ctrl, sessions++);
+			/* One in five through vhost-vdpa. */
+			if (sessions++ % 5 == 4)
+				fuzz_vhost_session(&f, vhosts++);
+			else
+				fuzz_session(&f, ctrl, served++);
 			fflush(stdout);
 			rng = next;
 		}
@@ -1170,6 +1489,18 @@ TEST_F_TIMEOUT(fuzz, run, 1800)
 	       reach.answered, reach.refused, reach.late, reach.overdue,
 	       reach.never, reach.twice, reach.junk, reach.extra_taken,
 	       reach.broken);
+	printf("# vhost-vdpa: %u sessions, %u attached, %u VMM steps (%u succeeded), DRIVER_OK %u, IOTLB %u, suspend %u, resume %u, group ASID %u, daemon maps %u\n",
+	       reach.vhost_sessions, reach.vhost_attached, reach.vhost_ops,
+	       reach.vhost_ok, reach.vhost_driver_ok, reach.vhost_iotlb,
+	       reach.vhost_suspend, reach.vhost_resume, reach.vhost_asid,
+	       reach.vhost_maps);
+	printf("# requests read: %u GET_VQ_STATE, %u SET_STATUS, %u UPDATE_IOTLB, %u SET_VQ_GROUP_ASID, %u SET_VQ_READY, %u SUSPEND, %u RESUME\n",
+	       reach.req_seen[VDUSE_GET_VQ_STATE],
+	       reach.req_seen[VDUSE_SET_STATUS],
+	       reach.req_seen[VDUSE_UPDATE_IOTLB],
+	       reach.req_seen[VDUSE_SET_VQ_GROUP_ASID],
+	       reach.req_seen[VDUSE_SET_VQ_READY],
+	       reach.req_seen[VDUSE_SUSPEND], reach.req_seen[VDUSE_RESUME]);
 	printf("# pages: %u maps, %lu pages touched, %u SIGBUS (%u where not documented); umem %u registered, %u deregistered, %u misuses (%u wrong errno)\n",
 	       reach.maps, reach.touched, reach.sigbus, reach.sigbus_wrong,
 	       reach.umem_reg, reach.umem_dereg, reach.umem_misuse,
@@ -1177,6 +1508,7 @@ TEST_F_TIMEOUT(fuzz, run, 1800)
 
 	/* Reach: the run got to the places it is meant to test. */
 	EXPECT_LT(0U, reach.sessions);
+	EXPECT_LT(0U, reach.req_seen[VDUSE_UPDATE_IOTLB]);
 	EXPECT_LT(0U, reach.driver_ok);
 	EXPECT_LT(0U, reach.disks);
 	EXPECT_LT(0U, reach.answered);
@@ -1188,7 +1520,19 @@ TEST_F_TIMEOUT(fuzz, run, 1800)
 	EXPECT_LT(0U, f.created);
 	EXPECT_LT(f.errors, f.calls);
 	EXPECT_LT(0UL, f.errors);
-	if (sessions >= 4) {
+	if (vhosts) {
+		EXPECT_LT(0U, reach.vhost_attached);
+		EXPECT_LT(0U, reach.vhost_driver_ok);
+		EXPECT_LT(0U, reach.vhost_iotlb);
+		EXPECT_LT(0U, reach.vhost_suspend);
+		EXPECT_LT(0U, reach.vhost_asid);
+		EXPECT_LT(0U, reach.vhost_maps);
+		EXPECT_LT(0U, reach.req_seen[VDUSE_SUSPEND]);
+		EXPECT_LT(0U, reach.req_seen[VDUSE_GET_VQ_STATE]);
+		EXPECT_LT(0U, reach.req_seen[VDUSE_SET_VQ_GROUP_ASID]);
+		EXPECT_LT(0U, reach.req_seen[VDUSE_SET_VQ_READY]);
+	}
+	if (served >= 4) {
 		/* Every kind of session ran. */
 		EXPECT_LT(0U, reach.refused + reach.late + reach.twice +
 			      reach.junk + reach.overdue + reach.never);
