@@ -514,9 +514,10 @@ static int answer_junk(struct fz_daemon *z, const struct vduse_dev_request *req)
 
 /*
  * The daemon's control thread: answers each request, in a session with
- * mischief one in four wrongly (rarely in a way that breaks it).  DRIVER_OK is always taken in the end (it
- * may come late, twice, or after junk): virtio-blk's probe does not
- * re-read the status after it, and would wait forever for its first read.
+ * mischief one in four wrongly (rarely in a way that breaks it).
+ * DRIVER_OK is always taken in the end (it may come late, twice, or after
+ * junk): virtio-blk's probe does not re-read the status after it, and
+ * would wait forever for its first read.
  */
 static void *fz_daemon_main(void *arg)
 {
@@ -670,12 +671,13 @@ struct session {
 };
 
 static __thread sigjmp_buf touch_jmp;
-static __thread volatile sig_atomic_t touch_armed;
+static __thread int touch_armed;	/* __atomic: seen by the handler */
+static uint8_t touch_sum;		/* what the reads saw */
 
 static void on_sigbus(int sig)
 {
-	if (touch_armed) {
-		touch_armed = 0;
+	if (__atomic_load_n(&touch_armed, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(&touch_armed, 0, __ATOMIC_SEQ_CST);
 		siglongjmp(touch_jmp, 1);
 	}
 	signal(SIGBUS, SIG_DFL);
@@ -689,24 +691,23 @@ static void on_sigbus(int sig)
  */
 static int touch_pages(uint8_t *p, size_t len, int scribble)
 {
-	volatile uint8_t sink;
 	size_t off;
 
 	if (sigsetjmp(touch_jmp, 1))
 		return 1;
-	touch_armed = 1;
+	__atomic_store_n(&touch_armed, 1, __ATOMIC_SEQ_CST);
 	for (off = 0; off < len; off += 4096) {
 		uint32_t *w = (uint32_t *)(p + off) + pick(1024);
 
-		sink = p[off + pick(4096)];
-		(void)sink;
+		touch_sum += __atomic_load_n(&p[off + pick(4096)],
+					     __ATOMIC_RELAXED);
 		if (scribble)
 			p[off + pick(4096)] = rnd();
 		else
 			__atomic_fetch_or(w, 0, __ATOMIC_RELAXED);
 		reach.touched++;
 	}
-	touch_armed = 0;
+	__atomic_store_n(&touch_armed, 0, __ATOMIC_SEQ_CST);
 	return 0;
 }
 
@@ -1049,7 +1050,7 @@ out_free:
 #define VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK	0x6
 #endif
 
-#define V_MEM		(1 << 20)
+#define V_MEM		(1024 * 1024)
 #define V_IOVA		0x100000ULL
 
 struct vmm {
@@ -1322,6 +1323,9 @@ out_vhost:
 out_del:
 	if (vduse_vdpa_del(name, 60))
 		reach.del_failures++;
+	snprintf(path, sizeof(path), VDUSE_SYSFS_CLASS "/%s/broken", name);
+	if (vduse_sysfs_read(path, path, sizeof(path)) > 0 && path[0] == '1')
+		reach.broken++;
 out_daemon:
 	__atomic_store_n(&z->d.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(z->d.thread, NULL);
@@ -1376,6 +1380,46 @@ static unsigned int destroy_all(int ctrl, int left)
 	}
 	closedir(d);
 	return n;
+}
+
+static void report(const struct fuzz *f)
+{
+	static const char *const types[] = {
+		"GET_VQ_STATE", "SET_STATUS", "UPDATE_IOTLB",
+		"SET_VQ_GROUP_ASID", "SET_VQ_READY", "SUSPEND", "RESUME",
+	};
+	unsigned int t;
+
+	printf("# %lu calls, %lu failed as they should or could\n",
+	       f->calls, f->errors);
+	printf("# %u devices created, %u destroyed; %u silent attaches\n",
+	       f->created, f->destroyed, f->silent_attaches);
+	printf("# sessions %u (clean %u): DRIVER_OK %u, disks %u\n",
+	       reach.sessions, reach.clean, reach.driver_ok, reach.disks);
+	printf("# I/Os %lu (errors %lu), chaos ops %u\n",
+	       reach.ios, reach.io_errors, reach.chaos_ops);
+	printf("# answers: %u taken, %u refused, %u late, %u overdue,",
+	       reach.answered, reach.refused, reach.late, reach.overdue);
+	printf(" %u never, %u twice, %u junk first; %u extra taken;",
+	       reach.never, reach.twice, reach.junk, reach.extra_taken);
+	printf(" %u broken\n", reach.broken);
+	printf("# vhost-vdpa: %u sessions, %u attached, %u VMM steps",
+	       reach.vhost_sessions, reach.vhost_attached, reach.vhost_ops);
+	printf(" (%u succeeded), DRIVER_OK %u, IOTLB %u, suspend %u,",
+	       reach.vhost_ok, reach.vhost_driver_ok, reach.vhost_iotlb,
+	       reach.vhost_suspend);
+	printf(" resume %u, group ASID %u, daemon maps %u\n",
+	       reach.vhost_resume, reach.vhost_asid, reach.vhost_maps);
+	printf("# requests read (answered OK):");
+	for (t = 0; t < ARRAY_SIZE(types); t++)
+		printf("%s %u (%u) %s", t ? "," : "", reach.req_seen[t],
+		       reach.req_ok[t], types[t]);
+	printf("\n# pages: %u maps, %lu pages touched, %u SIGBUS",
+	       reach.maps, reach.touched, reach.sigbus);
+	printf(" (%u where not documented)\n", reach.sigbus_wrong);
+	printf("# umem %u registered, %u deregistered, %u misuses",
+	       reach.umem_reg, reach.umem_dereg, reach.umem_misuse);
+	printf(" (%u wrong errno)\n", reach.umem_wrong);
 }
 
 FIXTURE(fuzz) {
@@ -1487,37 +1531,7 @@ TEST_F_TIMEOUT(fuzz, run, 1800)
 	f.destroyed += destroy_all(ctrl, 0);
 	close(ctrl);
 
-	printf("# %lu calls, %lu failed as they should or could; %u devices created, %u destroyed; %u silent attaches\n",
-	       f.calls, f.errors, f.created, f.destroyed, f.silent_attaches);
-	printf("# sessions %u (clean %u): DRIVER_OK %u, disks %u, I/Os %lu (errors %lu), chaos ops %u\n",
-	       reach.sessions, reach.clean, reach.driver_ok, reach.disks,
-	       reach.ios, reach.io_errors, reach.chaos_ops);
-	printf("# answers: %u taken, %u refused, %u late, %u overdue, %u never, %u twice, %u junk first; %u extra taken; %u broken\n",
-	       reach.answered, reach.refused, reach.late, reach.overdue,
-	       reach.never, reach.twice, reach.junk, reach.extra_taken,
-	       reach.broken);
-	printf("# vhost-vdpa: %u sessions, %u attached, %u VMM steps (%u succeeded), DRIVER_OK %u, IOTLB %u, suspend %u, resume %u, group ASID %u, daemon maps %u\n",
-	       reach.vhost_sessions, reach.vhost_attached, reach.vhost_ops,
-	       reach.vhost_ok, reach.vhost_driver_ok, reach.vhost_iotlb,
-	       reach.vhost_suspend, reach.vhost_resume, reach.vhost_asid,
-	       reach.vhost_maps);
-	printf("# requests read (answered OK): %u (%u) GET_VQ_STATE, %u (%u) SET_STATUS, %u (%u) UPDATE_IOTLB, %u (%u) SET_VQ_GROUP_ASID, %u (%u) SET_VQ_READY, %u (%u) SUSPEND, %u (%u) RESUME\n",
-	       reach.req_seen[VDUSE_GET_VQ_STATE],
-	       reach.req_ok[VDUSE_GET_VQ_STATE],
-	       reach.req_seen[VDUSE_SET_STATUS],
-	       reach.req_ok[VDUSE_SET_STATUS],
-	       reach.req_seen[VDUSE_UPDATE_IOTLB],
-	       reach.req_ok[VDUSE_UPDATE_IOTLB],
-	       reach.req_seen[VDUSE_SET_VQ_GROUP_ASID],
-	       reach.req_ok[VDUSE_SET_VQ_GROUP_ASID],
-	       reach.req_seen[VDUSE_SET_VQ_READY],
-	       reach.req_ok[VDUSE_SET_VQ_READY],
-	       reach.req_seen[VDUSE_SUSPEND], reach.req_ok[VDUSE_SUSPEND],
-	       reach.req_seen[VDUSE_RESUME], reach.req_ok[VDUSE_RESUME]);
-	printf("# pages: %u maps, %lu pages touched, %u SIGBUS (%u where not documented); umem %u registered, %u deregistered, %u misuses (%u wrong errno)\n",
-	       reach.maps, reach.touched, reach.sigbus, reach.sigbus_wrong,
-	       reach.umem_reg, reach.umem_dereg, reach.umem_misuse,
-	       reach.umem_wrong);
+	report(&f);
 
 	/* Reach: the run got to the places it is meant to test. */
 	EXPECT_LT(0U, reach.sessions);
