@@ -24,6 +24,7 @@
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/file.h>
+#include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/vdpa.h>
 #include <linux/virtio_config.h>
@@ -615,6 +616,7 @@ static int vduse_vdpa_dma_map(struct vdpa_device *vdpa, unsigned int asid,
 	/* vhost-vdpa maps only shared file memory when use_va is set. */
 	if (asid >= vv->vdev->nas || !size || !vmf || !vmf->file)
 		return -EINVAL;
+	asid = array_index_nospec(asid, vv->vdev->nas);
 
 	mf = kzalloc(sizeof(*mf), GFP_KERNEL);
 	if (!mf)
@@ -641,6 +643,7 @@ static int vduse_vdpa_dma_unmap(struct vdpa_device *vdpa, unsigned int asid,
 
 	if (asid >= vv->vdev->nas || !size)
 		return -EINVAL;
+	asid = array_index_nospec(asid, vv->vdev->nas);
 
 	mutex_lock(&vv->iotlb_lock);
 	vduse_iotlb_del_locked(vv->iotlbs[asid], iova, iova + size - 1);
