@@ -31,7 +31,9 @@
  * Daemon memory (umem): VDUSE_IOTLB_REG_UMEM puts the daemon's own pages
  * behind the whole bounce range, so that it serves I/O from its memory
  * with no mapping of the file; the kernel's bounce pages wait aside and
- * come back, with the data of the moment, at deregistration.
+ * come back, with the data of the moment, at deregistration.  Every slot
+ * gets a page of the domain's before registration swaps anything, so that
+ * deregistration never needs to allocate and cannot fail.
  *
  * Locking: the iova allocators lock themselves.  lock, a spinlock,
  * protects the coherent IOTLB and @dead, and is what the fault handler
@@ -89,7 +91,8 @@ struct vduse_bounce_page {
  * @uaddr: its address in the daemon
  * @npages: pages pinned, the whole bounce range
  * @pages: the daemon's pages, pinned
- * @kpages: the domain's own bounce pages, set aside meanwhile
+ * @kpages: the domain's own bounce pages, set aside meanwhile; while the
+ *	memory is in a domain, a page for every slot
  * @mm: the daemon's mm, for the locked-memory accounting
  */
 struct vduse_umem {
@@ -770,7 +773,11 @@ bool vduse_domain_is_coherent(struct vduse_domain *domain, u64 iova)
 	return ret;
 }
 
-/* Swap the pages behind the bounce range, carrying their contents over. */
+/*
+ * Swap the pages behind the bounce range, carrying their contents over.
+ * Every slot has a page: vduse_domain_fill_all() ran before the swap in,
+ * and the swap out puts back what that left.
+ */
 static void vduse_domain_swap_bounce(struct vduse_domain *domain,
 				     struct page **to, struct page **save)
 {
@@ -780,11 +787,7 @@ static void vduse_domain_swap_bounce(struct vduse_domain *domain,
 	for (i = 0; i < domain->nr_bounce; i++) {
 		struct page *from = domain->bounce[i].page;
 
-		/* A slot never used holds zeroes. */
-		if (from)
-			copy_highpage(to[i], from);
-		else
-			clear_highpage(to[i]);
+		copy_highpage(to[i], from);
 		save[i] = from;
 		domain->bounce[i].page = to[i];
 	}
@@ -822,17 +825,20 @@ struct vduse_umem *vduse_umem_pin(u64 uaddr, u64 size)
 		return ERR_PTR(-ENOMEM);
 	umem->uaddr = uaddr;
 	umem->npages = npages;
-	umem->pages = kvcalloc(npages, sizeof(*umem->pages), GFP_KERNEL);
-	umem->kpages = kvcalloc(npages, sizeof(*umem->kpages), GFP_KERNEL);
-	ret = -ENOMEM;
-	if (!umem->pages || !umem->kpages)
-		goto out_free;
-
 	umem->mm = current->mm;
 	mmgrab(umem->mm);
+	/* The limit first: it bounds the arrays below. */
 	ret = account_locked_vm(umem->mm, npages, true);
 	if (ret)
 		goto out_drop_mm;
+
+	umem->pages = kvcalloc(npages, sizeof(*umem->pages),
+			       GFP_KERNEL | __GFP_NOWARN);
+	umem->kpages = kvcalloc(npages, sizeof(*umem->kpages),
+				GFP_KERNEL | __GFP_NOWARN);
+	ret = -ENOMEM;
+	if (!umem->pages || !umem->kpages)
+		goto out_unaccount;
 
 	while (pinned < npages) {
 		long n = pin_user_pages_fast(uaddr + pinned * PAGE_SIZE,
@@ -851,12 +857,12 @@ struct vduse_umem *vduse_umem_pin(u64 uaddr, u64 size)
 
 out_unpin:
 	unpin_user_pages(umem->pages, pinned);
+out_unaccount:
+	kvfree(umem->kpages);
+	kvfree(umem->pages);
 	account_locked_vm(umem->mm, npages, false);
 out_drop_mm:
 	mmdrop(umem->mm);
-out_free:
-	kvfree(umem->kpages);
-	kvfree(umem->pages);
 	kfree(umem);
 	return ERR_PTR(ret);
 }
@@ -877,26 +883,81 @@ void vduse_umem_unpin(struct vduse_umem *umem)
 	kfree(umem);
 }
 
+/*
+ * A page of the domain's in every bounce slot that has none, so that the
+ * pages set aside under daemon memory cover the whole range and taking
+ * the memory out again needs no allocation.  The caller serializes the
+ * umem calls, the only ones that change a slot's page once it has one.
+ */
+static int vduse_domain_fill_all(struct vduse_domain *domain)
+{
+	unsigned long flags, i;
+	struct page *spare;
+
+	for (i = 0; i < domain->nr_bounce; i++) {
+		if (READ_ONCE(domain->bounce[i].page))
+			continue;
+		spare = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!spare)
+			return -ENOMEM;
+		read_lock_irqsave(&domain->bounce_lock, flags);
+		vduse_domain_fill_slot(domain, i, spare, 0);
+		read_unlock_irqrestore(&domain->bounce_lock, flags);
+		cond_resched();
+	}
+
+	return 0;
+}
+
+/**
+ * vduse_domain_umem_check() - whether daemon memory may go behind the
+ * bounce range
+ * @domain: the domain
+ * @size: the memory's size
+ *
+ * For a check before anything is allocated or pinned.  The caller
+ * serializes the umem calls.
+ *
+ * Return: 0, -EINVAL if @size is not the bounce range's, -EEXIST if
+ * memory is registered already.
+ */
+int vduse_domain_umem_check(struct vduse_domain *domain, u64 size)
+{
+	if (size != domain->bounce_size)
+		return -EINVAL;
+	if (domain->umem)
+		return -EEXIST;
+
+	return 0;
+}
+
 /**
  * vduse_domain_set_umem() - put pinned daemon memory behind the bounce range
  * @domain: the domain
  * @umem: pinned memory the size of the bounce range
  *
  * The bounce pages' contents move to the daemon's pages; mappings in
- * flight keep their bytes.  The caller serializes the umem calls.
+ * flight keep their bytes.  Slots that never had a page get one first,
+ * to hold their zeroes while the daemon's memory stands in: taking the
+ * memory out again cannot fail.  The caller serializes the umem calls.
  *
  * Return: 0, -EINVAL if the size is not the bounce range's, -EEXIST if
- * memory is registered already.
+ * memory is registered already, -ENOMEM if the pages for the slots
+ * cannot be had; nothing changed then.
  */
 int vduse_domain_set_umem(struct vduse_domain *domain,
 			  struct vduse_umem *umem)
 {
 	unsigned long flags;
+	int ret;
 
-	if (umem->npages != domain->nr_bounce)
-		return -EINVAL;
-	if (domain->umem)
-		return -EEXIST;
+	ret = vduse_domain_umem_check(domain,
+				      (u64)umem->npages << PAGE_SHIFT);
+	if (ret)
+		return ret;
+	ret = vduse_domain_fill_all(domain);
+	if (ret)
+		return ret;
 
 	/*
 	 * From here on the file maps nothing in the bounce range: the daemon
@@ -925,7 +986,7 @@ int vduse_domain_set_umem(struct vduse_domain *domain,
  *
  * Return: the memory, to unpin with vduse_umem_unpin(), or an ERR_PTR():
  * -EINVAL when nothing is registered or @uaddr and @size are not what
- * was, -ENOMEM when the domain's pages cannot be had back.
+ * was.
  */
 struct vduse_umem *vduse_domain_clear_umem(struct vduse_domain *domain,
 					   u64 uaddr, u64 size)
@@ -933,20 +994,10 @@ struct vduse_umem *vduse_domain_clear_umem(struct vduse_domain *domain,
 	struct vduse_umem *umem = domain->umem;
 	unsigned long flags;
 
-	unsigned long i;
-
 	if (!umem || umem->uaddr != uaddr || size != domain->bounce_size)
 		return ERR_PTR(-EINVAL);
 
-	/* Slots that never had a page of the domain's get one now. */
-	for (i = 0; i < umem->npages; i++) {
-		if (umem->kpages[i])
-			continue;
-		umem->kpages[i] = alloc_page(GFP_KERNEL | __GFP_ZERO);
-		if (!umem->kpages[i])
-			return ERR_PTR(-ENOMEM);
-	}
-
+	/* A page for every slot was set aside at registration. */
 	vduse_domain_swap_bounce(domain, umem->kpages, umem->pages);
 	write_lock_irqsave(&domain->bounce_lock, flags);
 	domain->umem = NULL;
@@ -986,24 +1037,11 @@ int vduse_domain_iova_info(struct vduse_domain *domain, u64 iova,
 struct vduse_umem *vduse_domain_drop_umem(struct vduse_domain *domain)
 {
 	struct vduse_umem *umem = domain->umem;
-	unsigned long flags, i;
 
 	if (!umem)
 		return NULL;
-	if (!IS_ERR(vduse_domain_clear_umem(domain, umem->uaddr,
-					    domain->bounce_size)))
-		return umem;
 
-	/*
-	 * No page to copy the contents back into: the slots go back to what
-	 * they had, without the data.  Only for a daemon that is going away.
-	 */
-	write_lock_irqsave(&domain->bounce_lock, flags);
-	for (i = 0; i < umem->npages; i++)
-		domain->bounce[i].page = umem->kpages[i];
-	vduse_domain_dirty_all(domain);
-	domain->umem = NULL;
-	write_unlock_irqrestore(&domain->bounce_lock, flags);
-
-	return umem;
+	/* Cannot fail: the arguments are what was registered. */
+	return vduse_domain_clear_umem(domain, umem->uaddr,
+				       domain->bounce_size);
 }

@@ -48,6 +48,7 @@ int vduse_domain_rw(struct vduse_domain *domain, u64 iova, void *buf,
 bool vduse_domain_is_coherent(struct vduse_domain *domain, u64 iova);
 struct vduse_umem *vduse_umem_pin(u64 uaddr, u64 size);
 void vduse_umem_unpin(struct vduse_umem *umem);
+int vduse_domain_umem_check(struct vduse_domain *domain, u64 size);
 int vduse_domain_set_umem(struct vduse_domain *domain,
 			  struct vduse_umem *umem);
 struct vduse_umem *vduse_domain_clear_umem(struct vduse_domain *domain,

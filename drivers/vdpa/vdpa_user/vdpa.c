@@ -1117,15 +1117,18 @@ long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
  * @reg: register, rather than deregister
  *
  * The memory goes behind the bounce range of the current attachment;
- * the range is exact: IOVA 0 and the bounce range's size.  Pages are
- * pinned before vduse_dev.lock is taken, since pinning takes the mmap
- * lock, which vhost-vdpa holds around dma_map.
+ * the range is exact: IOVA 0 and the bounce range's size.  Everything
+ * is checked before anything is allocated or pinned.  Pages are pinned
+ * without vduse_dev.lock, since pinning takes the mmap lock, which
+ * vhost-vdpa holds around dma_map; the checks are made again once it is
+ * taken.
  *
  * Return: 0; -EFAULT; -EINVAL for a reserved field, an address space
  * other than 0, an IOVA other than 0, a size other than the bounce
  * range's, a misaligned address or, deregistering, arguments that are not
  * what was registered; -ENODEV when the device is not attached; -EEXIST
- * when memory is registered already; -ENOMEM past RLIMIT_MEMLOCK.
+ * when memory is registered already; -ENOMEM past RLIMIT_MEMLOCK or out
+ * of memory.
  */
 long vduse_vdpa_umem(struct vduse_dev *vdev, void __user *argp, bool reg)
 {
@@ -1140,6 +1143,15 @@ long vduse_vdpa_umem(struct vduse_dev *vdev, void __user *argp, bool reg)
 		return -EINVAL;
 
 	if (reg) {
+		if (!PAGE_ALIGNED(arg.uaddr))
+			return -EINVAL;
+		mutex_lock(&vdev->lock);
+		ret = vdev->vdpa ?
+		      vduse_domain_umem_check(vdev->vdpa->domain, arg.size) :
+		      -ENODEV;
+		mutex_unlock(&vdev->lock);
+		if (ret)
+			return ret;
 		umem = vduse_umem_pin(arg.uaddr, arg.size);
 		if (IS_ERR(umem))
 			return PTR_ERR(umem);

@@ -740,6 +740,8 @@ TEST_F(serve, umem)
 	ASSERT_NE(MAP_FAILED, ro);
 	u.uaddr = (uintptr_t)mem;
 
+	locked = vm_locked_kb();
+
 	/* Nothing to put it behind before the device is attached. */
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_REG_UMEM, &u));
 	EXPECT_EQ(ENODEV, errno);
@@ -770,6 +772,14 @@ TEST_F(serve, umem)
 	u.size = bsz / 2;
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_REG_UMEM, &u));
 	EXPECT_EQ(EINVAL, errno);
+	/* Sizes checked before anything is allocated or pinned. */
+	u.size = 2ULL << 40;
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_REG_UMEM, &u));
+	EXPECT_EQ(EINVAL, errno);
+	u.size = 300ULL << 30;
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_REG_UMEM, &u));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(locked, vm_locked_kb());
 	u.size = bsz;
 	u.uaddr += 8;
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_REG_UMEM, &u));
@@ -792,7 +802,6 @@ TEST_F(serve, umem)
 
 	/* Registered: pinned and accounted, once. */
 	self->srv.iova.umem_size = bsz;
-	locked = vm_locked_kb();
 	ASSERT_EQ(0, umem_reg(&self->srv, self->fd, &u));
 	EXPECT_EQ(locked + (long)(bsz >> 10), vm_locked_kb());
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_REG_UMEM, &u));
