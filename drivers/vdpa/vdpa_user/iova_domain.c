@@ -657,22 +657,24 @@ size_t vduse_domain_max_mapping_size(struct vduse_domain *domain)
 }
 
 /**
- * vduse_domain_lookup() - the mappable range around an IOVA
+ * vduse_domain_lookup() - the first mappable range that overlaps IOVAs
  * @domain: the domain
- * @iova: an IOVA
- * @start: first IOVA of the range
- * @last: last IOVA of the range
+ * @iova: first IOVA of the span looked at
+ * @iova_last: its last IOVA, not below @iova
+ * @start: first IOVA of the range found
+ * @last: last IOVA of the range found
  * @offset: offset of @start in the domain's file
  * @perm: VDUSE_ACCESS_* rights
  *
- * Return: 0, or -EINVAL when nothing is mapped at @iova.
+ * Return: 0, or -EINVAL when nothing in [@iova, @iova_last] is mapped.
  */
-int vduse_domain_lookup(struct vduse_domain *domain, u64 iova, u64 *start,
-			u64 *last, u64 *offset, u8 *perm)
+int vduse_domain_lookup(struct vduse_domain *domain, u64 iova, u64 iova_last,
+			u64 *start, u64 *last, u64 *offset, u8 *perm)
 {
 	struct vhost_iotlb_map *map;
 	int ret = 0;
 
+	/* The bounce range starts at 0: it comes first when it overlaps. */
 	if (iova < domain->bounce_size) {
 		*start = 0;
 		*last = domain->bounce_size - 1;
@@ -682,7 +684,7 @@ int vduse_domain_lookup(struct vduse_domain *domain, u64 iova, u64 *start,
 	}
 
 	spin_lock(&domain->lock);
-	map = vhost_iotlb_itree_first(domain->coherent_map, iova, iova);
+	map = vhost_iotlb_itree_first(domain->coherent_map, iova, iova_last);
 	if (map) {
 		*start = map->start;
 		*last = map->last;
@@ -1007,23 +1009,26 @@ struct vduse_umem *vduse_domain_clear_umem(struct vduse_domain *domain,
 }
 
 /**
- * vduse_domain_iova_info() - the range around an IOVA, and what it can do
+ * vduse_domain_iova_info() - the first range that overlaps IOVAs, and
+ * what it can do
  * @domain: the domain
- * @iova: an IOVA
- * @start: first IOVA of the range
- * @last: last IOVA of the range
+ * @iova: first IOVA of the span looked at
+ * @iova_last: its last IOVA, not below @iova
+ * @start: first IOVA of the range found
+ * @last: last IOVA of the range found
  * @umem: whether daemon memory can back the range (the bounce range)
  *
- * Return: 0, or -EINVAL when nothing is at @iova.
+ * Return: 0, or -EINVAL when nothing in [@iova, @iova_last] is mapped.
  */
 int vduse_domain_iova_info(struct vduse_domain *domain, u64 iova,
-			   u64 *start, u64 *last, bool *umem)
+			   u64 iova_last, u64 *start, u64 *last, bool *umem)
 {
 	u64 offset;
 	u8 perm;
 
 	*umem = iova < domain->bounce_size;
-	return vduse_domain_lookup(domain, iova, start, last, &offset, &perm);
+	return vduse_domain_lookup(domain, iova, iova_last, start, last,
+				   &offset, &perm);
 }
 
 /**

@@ -1011,19 +1011,22 @@ void vduse_vdpa_exit(void)
 }
 
 /*
- * What the daemon maps for an IOVA of an address space: what vhost-vdpa
- * mapped there, else (address space 0) the bounce domain.  Under
+ * What the daemon maps for the first range of an address space that
+ * overlaps [iova, iova_last]: what vhost-vdpa mapped there or, in address
+ * space 0, the bounce domain's, whichever starts first.  Under
  * vdev->lock.
  */
 static struct file *vduse_vdpa_lookup(struct vduse_vdpa *vv, u32 asid,
-				      u64 iova, u64 *start, u64 *last,
-				      u64 *offset, u8 *perm)
+				      u64 iova, u64 iova_last, u64 *start,
+				      u64 *last, u64 *offset, u8 *perm)
 {
 	struct vhost_iotlb_map *map;
 	struct file *file = NULL;
+	u64 dstart, dlast, doffset;
+	u8 dperm;
 
 	mutex_lock(&vv->iotlb_lock);
-	map = vhost_iotlb_itree_first(vv->iotlbs[asid], iova, iova);
+	map = vhost_iotlb_itree_first(vv->iotlbs[asid], iova, iova_last);
 	if (map) {
 		struct vduse_map_file *mf = map->opaque;
 
@@ -1034,14 +1037,20 @@ static struct file *vduse_vdpa_lookup(struct vduse_vdpa *vv, u32 asid,
 		file = get_file(mf->file);
 	}
 	mutex_unlock(&vv->iotlb_lock);
-	if (file || asid)
+	if (asid || !vv->domain ||
+	    vduse_domain_lookup(vv->domain, iova, iova_last, &dstart,
+				&dlast, &doffset, &dperm))
 		return file;
+	if (file && *start <= dstart)
+		return file;
+	if (file)
+		fput(file);
 
-	if (vv->domain && !vduse_domain_lookup(vv->domain, iova, start, last,
-					       offset, perm))
-		file = get_file(vduse_domain_file(vv->domain));
-
-	return file;
+	*start = dstart;
+	*last = dlast;
+	*offset = doffset;
+	*perm = dperm;
+	return get_file(vduse_domain_file(vv->domain));
 }
 
 /**
@@ -1051,12 +1060,13 @@ static struct file *vduse_vdpa_lookup(struct vduse_vdpa *vv, u32 asid,
  * @v2: VDUSE_IOTLB_GET_FD2, for API version 1 devices only
  *
  * Both read into a zeroed struct vduse_iotlb_entry_v2, so the first one
- * always means address space 0.  Only the bytes copied are returned.
+ * always means address space 0.  The answer is the first range that
+ * overlaps [start, last].  Only the bytes copied are returned.
  *
- * Return: a new file descriptor, -EFAULT, -EINVAL when the device is not
- * attached, nothing is mapped at that IOVA, the address space does not
- * exist or reserved fields are set, -ENOIOCTLCMD for GET_FD2 on an API
- * version 0 device.
+ * Return: a new file descriptor, -EFAULT, -EINVAL when start is above
+ * last, the device is not attached, nothing is mapped in [start, last],
+ * the address space does not exist or reserved fields are set,
+ * -ENOIOCTLCMD for GET_FD2 on an API version 0 device.
  */
 long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
 			     bool v2)
@@ -1080,17 +1090,19 @@ long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
 	 */
 	if (!v2)
 		memset(entry.padding, 0, sizeof(entry.padding));
-	if (entry.asid >= vdev->nas || memchr_inv(entry.padding, 0,
-						  sizeof(entry.padding)))
+	if (entry.asid >= vdev->nas || entry.start > entry.last ||
+	    memchr_inv(entry.padding, 0, sizeof(entry.padding)))
 		return -EINVAL;
 	for (i = 0; i < ARRAY_SIZE(entry.reserved); i++)
 		if (entry.reserved[i])
 			return -EINVAL;
+	entry.asid = array_index_nospec(entry.asid, vdev->nas);
 
 	mutex_lock(&vdev->lock);
 	if (vdev->vdpa)
 		file = vduse_vdpa_lookup(vdev->vdpa, entry.asid, entry.start,
-					 &start, &last, &offset, &perm);
+					 entry.last, &start, &last, &offset,
+					 &perm);
 	mutex_unlock(&vdev->lock);
 	if (!file)
 		return -EINVAL;
@@ -1203,12 +1215,13 @@ void vduse_vdpa_umem_drop(struct vduse_dev *vdev)
  * @vdev: the device
  * @argp: the daemon's struct vduse_iova_info
  *
- * Describes the bounce domain's ranges: the bounce range, which daemon
- * memory can back (VDUSE_IOVA_CAP_UMEM), and each coherent allocation.
+ * Describes the first of the bounce domain's ranges that overlaps
+ * [start, last]: the bounce range, which daemon memory can back
+ * (VDUSE_IOVA_CAP_UMEM), or a coherent allocation.
  *
  * Return: 0; -EFAULT; -EINVAL for a reserved field, an address space
- * other than 0, or an IOVA with nothing behind it; -ENODEV when the
- * device is not attached.
+ * other than 0, start above last, or nothing in [start, last]; -ENODEV
+ * when the device is not attached.
  */
 long vduse_vdpa_iova_info(struct vduse_dev *vdev, void __user *argp)
 {
@@ -1218,13 +1231,15 @@ long vduse_vdpa_iova_info(struct vduse_dev *vdev, void __user *argp)
 
 	if (copy_from_user(&info, argp, sizeof(info)))
 		return -EFAULT;
-	if (memchr_inv(info.reserved, 0, sizeof(info.reserved)) || info.asid)
+	if (memchr_inv(info.reserved, 0, sizeof(info.reserved)) || info.asid ||
+	    info.start > info.last)
 		return -EINVAL;
 
 	mutex_lock(&vdev->lock);
 	if (vdev->vdpa)
 		ret = vduse_domain_iova_info(vdev->vdpa->domain, info.start,
-					     &info.start, &info.last, &umem);
+					     info.last, &info.start,
+					     &info.last, &umem);
 	else
 		ret = -ENODEV;
 	mutex_unlock(&vdev->lock);

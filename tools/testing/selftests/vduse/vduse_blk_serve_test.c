@@ -725,7 +725,7 @@ TEST_F(serve, umem)
 {
 	const size_t bsz = 64 << 20;
 	struct vduse_iova_umem u = { .size = bsz };
-	struct vduse_iova_info info = { .start = 4096 };
+	struct vduse_iova_info info = { .start = 4096, .last = 4096 };
 	struct reader r = { 0 }, w = { 0 };
 	long locked;
 	uint8_t *mem, *ro;
@@ -757,9 +757,11 @@ TEST_F(serve, umem)
 	EXPECT_EQ(bsz - 1, info.last);
 	EXPECT_EQ(VDUSE_IOVA_CAP_UMEM, info.capability);
 	info.start = 1ULL << 50;
+	info.last = info.start;
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_INFO, &info));
 	EXPECT_EQ(EINVAL, errno);
 	info.start = 0;
+	info.last = 0;
 	info.reserved[0] = 1;
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_INFO, &info));
 	EXPECT_EQ(EINVAL, errno);
@@ -856,7 +858,8 @@ TEST_F(serve, umem)
 
 TEST_F(serve, iotlb_get_fd)
 {
-	struct vduse_iotlb_entry e = { .start = 4096 };
+	struct vduse_iotlb_entry e = { .start = 4096, .last = 4096 };
+	struct vduse_iova_info ii = { .start = 64 << 20, .last = ~0ULL };
 	struct vduse_vq_info info = { .index = 0 };
 	void *p;
 	int fd;
@@ -869,6 +872,7 @@ TEST_F(serve, iotlb_get_fd)
 	ASSERT_EQ(0, ioctl(self->fd, VDUSE_VQ_GET_INFO, &info));
 
 	e.start = info.desc_addr;
+	e.last = info.desc_addr;
 	fd = ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(VDUSE_ACCESS_RW, e.perm);
@@ -885,14 +889,47 @@ TEST_F(serve, iotlb_get_fd)
 
 	/* The bounce range. */
 	e.start = 4096;
+	e.last = 4096;
 	fd = ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(0ULL, e.start);
 	EXPECT_EQ((64ULL << 20) - 1, e.last);
 	close(fd);
 
+	/*
+	 * As with mainline, the first range that overlaps [start, last],
+	 * not only the one at start: from the end of the bounce range on,
+	 * a coherent allocation (the rings live there).
+	 */
+	e.start = 64 << 20;
+	e.last = ~0ULL;
+	fd = ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e);
+	ASSERT_LE(0, fd);
+	EXPECT_LT(64ULL << 20, e.start);
+	EXPECT_LE(e.start, e.last);
+	close(fd);
+	ASSERT_EQ(0, ioctl(self->fd, VDUSE_IOTLB_GET_INFO, &ii));
+	EXPECT_LT(64ULL << 20, ii.start);
+	EXPECT_EQ(0ULL, ii.capability);
+	ii.start = 0;
+	ii.last = ~0ULL;
+	ASSERT_EQ(0, ioctl(self->fd, VDUSE_IOTLB_GET_INFO, &ii));
+	EXPECT_EQ(0ULL, ii.start);
+	EXPECT_EQ((64ULL << 20) - 1, ii.last);
+	EXPECT_EQ(VDUSE_IOVA_CAP_UMEM, ii.capability);
+	/* A span that ends before it starts is EINVAL. */
+	e.start = 8192;
+	e.last = 4096;
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e));
+	EXPECT_EQ(EINVAL, errno);
+	ii.start = 8192;
+	ii.last = 4096;
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_INFO, &ii));
+	EXPECT_EQ(EINVAL, errno);
+
 	/* Far beyond anything mapped. */
 	e.start = 1ULL << 50;
+	e.last = e.start;
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_FD, (void *)8));
