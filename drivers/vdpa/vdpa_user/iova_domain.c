@@ -25,8 +25,11 @@
  *
  * Lifetime: the domain's file may outlive the domain's owner (a daemon
  * keeps it open or mapped), so vduse_domain_destroy() only marks the
- * domain dead and frees what it holds; the structure itself goes with
- * the file's last reference.
+ * domain dead, zaps the daemon's mappings and gives daemon memory back.
+ * Everything a mapping or the file can reach (the structure, the bounce
+ * page array and its pages) goes with the file's last reference, which
+ * each mapping holds: a fault after destruction finds the domain dead and
+ * gets SIGBUS, never freed memory.
  *
  * Daemon memory (umem): VDUSE_IOTLB_REG_UMEM puts the daemon's own pages
  * behind the whole bounce range, so that it serves I/O from its memory
@@ -193,8 +196,12 @@ static struct page *vduse_domain_get_page(struct vduse_domain *domain,
 	unsigned long flags;
 	struct page *page;
 
-	/* A bounce page nobody used yet: the daemon gets a zeroed one. */
-	if (iova < domain->bounce_size &&
+	/*
+	 * A bounce page nobody used yet: the daemon gets a zeroed one.  The
+	 * array lives as long as the file, which the faulting mapping holds;
+	 * the look is only a hint, checked again under the locks.
+	 */
+	if (iova < domain->bounce_size && !READ_ONCE(domain->dead) &&
 	    !READ_ONCE(domain->bounce[iova >> PAGE_SHIFT].page))
 		spare = alloc_page(GFP_KERNEL | __GFP_ZERO);
 
@@ -249,9 +256,21 @@ static int vduse_domain_mmap(struct file *file, struct vm_area_struct *vma)
 	return 0;
 }
 
+/* The last reference to the file: no mapping or owner can reach it. */
 static int vduse_domain_release(struct inode *inode, struct file *file)
 {
-	kfree(file->private_data);
+	struct vduse_domain *domain = file->private_data;
+	unsigned long i;
+
+	put_iova_domain(&domain->coherent);
+	put_iova_domain(&domain->stream);
+	vhost_iotlb_free(domain->coherent_map);
+	for (i = 0; i < domain->nr_bounce; i++)
+		if (domain->bounce[i].page)
+			__free_page(domain->bounce[i].page);
+	vfree(domain->bounce);
+	kfree(domain);
+	iova_cache_put();
 
 	return 0;
 }
@@ -333,34 +352,37 @@ out_put_cache:
 }
 
 /**
- * vduse_domain_destroy() - destroy a domain with no DMA mappings left
+ * vduse_domain_destroy() - the owner lets go of a domain with no DMA
+ * mappings left
  * @domain: the domain
  *
- * The daemon's mappings are zapped and later faults get SIGBUS.  A page
- * a racing fault still took stays alive until its mapping goes: each
- * mapped page holds a reference.
+ * The daemon's mappings are zapped and later faults get SIGBUS; daemon
+ * memory still registered is unpinned, so the caller holds no lock the
+ * daemon's mmap lock nests in.  The memory goes with the file's last
+ * reference.  A page a racing fault still took stays alive until its
+ * mapping goes: each mapped page holds a reference.
  */
 void vduse_domain_destroy(struct vduse_domain *domain)
 {
-	unsigned long i;
-
 	spin_lock(&domain->lock);
-	domain->dead = true;
+	WRITE_ONCE(domain->dead, true);
 	spin_unlock(&domain->lock);
 	unmap_mapping_range(domain->file->f_mapping, 0, 0, 1);
 	if (domain->umem)
 		vduse_umem_unpin(vduse_domain_drop_umem(domain));
 
-	put_iova_domain(&domain->coherent);
-	put_iova_domain(&domain->stream);
-	vhost_iotlb_free(domain->coherent_map);
-	for (i = 0; i < domain->nr_bounce; i++)
-		if (domain->bounce[i].page)
-			__free_page(domain->bounce[i].page);
-	vfree(domain->bounce);
-	iova_cache_put();
-	/* The structure goes with the file's last reference. */
 	fput(domain->file);
+}
+
+/**
+ * vduse_domain_bounce_size() - the size of a domain's bounce range
+ * @domain: the domain
+ *
+ * Return: the size, in bytes.
+ */
+u64 vduse_domain_bounce_size(struct vduse_domain *domain)
+{
+	return domain->bounce_size;
 }
 
 /**

@@ -22,6 +22,7 @@ struct vduse_umem;
 struct vduse_domain *vduse_domain_create(u64 bounce_size);
 unsigned long vduse_domain_bounced_back(void);
 void vduse_domain_destroy(struct vduse_domain *domain);
+u64 vduse_domain_bounce_size(struct vduse_domain *domain);
 
 dma_addr_t vduse_domain_map_page(struct vduse_domain *domain,
 				 struct page *page, unsigned long offset,

@@ -720,9 +720,10 @@ static void vduse_vdpa_free(struct vdpa_device *vdpa)
 {
 	struct vduse_vdpa *vv = vdpa_to_vduse(vdpa);
 
-	if (vv->domain)
-		vduse_domain_destroy(vv->domain);
-	/* NULL when dev_add failed before setting it. */
+	/*
+	 * vdev is NULL when dev_add failed before setting it.  The bounce
+	 * domain is vdev's: it stays.
+	 */
 	if (vv->vdev) {
 		vduse_vdpa_iotlbs_free(vv, vv->vdev->nas);
 		put_device(&vv->vdev->dev);
@@ -825,6 +826,44 @@ static int vduse_vdpa_claim(struct vduse_dev *vdev)
 	return 0;
 }
 
+/*
+ * The bounce domain for an attachment: the device's, made at its first
+ * attachment and kept across detaches, so that a daemon's mappings and
+ * VDUSE_IOTLB_GET_FD outlive them as with mainline.  A domain of another
+ * size than bounce_size says is replaced: the daemon's mappings of the
+ * old one get SIGBUS and memory it registered there is given back.
+ * bounce_size cannot change meanwhile: the device is claimed.  Called
+ * with no lock held: the old domain's daemon memory is unpinned.
+ */
+static int vduse_vdpa_domain_get(struct vduse_dev *vdev)
+{
+	struct vduse_domain *domain, *old = NULL;
+	u64 size;
+
+	mutex_lock(&vdev->lock);
+	size = vdev->bounce_size;
+	domain = vdev->domain;
+	if (domain && vduse_domain_bounce_size(domain) != size) {
+		old = domain;
+		domain = NULL;
+		vdev->domain = NULL;
+	}
+	mutex_unlock(&vdev->lock);
+	if (old)
+		vduse_domain_destroy(old);
+	if (domain)
+		return 0;
+
+	domain = vduse_domain_create(size);
+	if (IS_ERR(domain))
+		return PTR_ERR(domain);
+	mutex_lock(&vdev->lock);
+	vdev->domain = domain;
+	mutex_unlock(&vdev->lock);
+
+	return 0;
+}
+
 static int vduse_vdpa_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 			      const struct vdpa_dev_set_config *config)
 {
@@ -865,12 +904,10 @@ static int vduse_vdpa_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 	if (ret)
 		goto out_put_vdpa;
 
-	vv->domain = vduse_domain_create(vdev->bounce_size);
-	if (IS_ERR(vv->domain)) {
-		ret = PTR_ERR(vv->domain);
-		vv->domain = NULL;
+	ret = vduse_vdpa_domain_get(vdev);
+	if (ret)
 		goto out_put_vdpa;
-	}
+	vv->domain = vdev->domain;
 
 	vv->vdpa.dma_dev = &vv->vdpa.dev;
 	vv->vdpa.dev.dma_mask = &vv->vdpa.dev.coherent_dma_mask;
@@ -931,8 +968,9 @@ static void vduse_vdpa_dev_del(struct vdpa_mgmt_dev *mdev,
 	mutex_unlock(&vdev->lock);
 	vduse_dev_reset_state(vdev);
 	/*
-	 * The bounce domain goes with the attachment: the daemon drops every
-	 * mapping it made of it.  Its answer changes nothing.
+	 * What vhost-vdpa mapped goes with the attachment: the daemon drops
+	 * every mapping it made.  Its answer changes nothing.  The bounce
+	 * domain stays, with what the daemon mapped of it.
 	 */
 	vduse_vdpa_announce(vdev, 0, 0, U64_MAX);
 
@@ -1013,32 +1051,38 @@ void vduse_vdpa_exit(void)
 /*
  * What the daemon maps for the first range of an address space that
  * overlaps [iova, iova_last]: what vhost-vdpa mapped there or, in address
- * space 0, the bounce domain's, whichever starts first.  Under
- * vdev->lock.
+ * space 0, the bounce domain's, whichever starts first.  The domain
+ * outlives attachments; vhost-vdpa's ranges do not.
  */
-static struct file *vduse_vdpa_lookup(struct vduse_vdpa *vv, u32 asid,
+static struct file *vduse_vdpa_lookup(struct vduse_dev *vdev, u32 asid,
 				      u64 iova, u64 iova_last, u64 *start,
 				      u64 *last, u64 *offset, u8 *perm)
 {
+	struct vduse_vdpa *vv = vdev->vdpa;
 	struct vhost_iotlb_map *map;
 	struct file *file = NULL;
 	u64 dstart, dlast, doffset;
 	u8 dperm;
 
-	mutex_lock(&vv->iotlb_lock);
-	map = vhost_iotlb_itree_first(vv->iotlbs[asid], iova, iova_last);
-	if (map) {
-		struct vduse_map_file *mf = map->opaque;
+	lockdep_assert_held(&vdev->lock);
 
-		*start = map->start;
-		*last = map->last;
-		*offset = mf->offset;
-		*perm = map->perm;
-		file = get_file(mf->file);
+	if (vv) {
+		mutex_lock(&vv->iotlb_lock);
+		map = vhost_iotlb_itree_first(vv->iotlbs[asid], iova,
+					      iova_last);
+		if (map) {
+			struct vduse_map_file *mf = map->opaque;
+
+			*start = map->start;
+			*last = map->last;
+			*offset = mf->offset;
+			*perm = map->perm;
+			file = get_file(mf->file);
+		}
+		mutex_unlock(&vv->iotlb_lock);
 	}
-	mutex_unlock(&vv->iotlb_lock);
-	if (asid || !vv->domain ||
-	    vduse_domain_lookup(vv->domain, iova, iova_last, &dstart,
+	if (asid || !vdev->domain ||
+	    vduse_domain_lookup(vdev->domain, iova, iova_last, &dstart,
 				&dlast, &doffset, &dperm))
 		return file;
 	if (file && *start <= dstart)
@@ -1050,7 +1094,7 @@ static struct file *vduse_vdpa_lookup(struct vduse_vdpa *vv, u32 asid,
 	*last = dlast;
 	*offset = doffset;
 	*perm = dperm;
-	return get_file(vduse_domain_file(vv->domain));
+	return get_file(vduse_domain_file(vdev->domain));
 }
 
 /**
@@ -1064,9 +1108,9 @@ static struct file *vduse_vdpa_lookup(struct vduse_vdpa *vv, u32 asid,
  * overlaps [start, last].  Only the bytes copied are returned.
  *
  * Return: a new file descriptor, -EFAULT, -EINVAL when start is above
- * last, the device is not attached, nothing is mapped in [start, last],
- * the address space does not exist or reserved fields are set,
- * -ENOIOCTLCMD for GET_FD2 on an API version 0 device.
+ * last, nothing is mapped in [start, last] (as before the first
+ * attachment), the address space does not exist or reserved fields are
+ * set, -ENOIOCTLCMD for GET_FD2 on an API version 0 device.
  */
 long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
 			     bool v2)
@@ -1099,10 +1143,8 @@ long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
 	entry.asid = array_index_nospec(entry.asid, vdev->nas);
 
 	mutex_lock(&vdev->lock);
-	if (vdev->vdpa)
-		file = vduse_vdpa_lookup(vdev->vdpa, entry.asid, entry.start,
-					 entry.last, &start, &last, &offset,
-					 &perm);
+	file = vduse_vdpa_lookup(vdev, entry.asid, entry.start, entry.last,
+				 &start, &last, &offset, &perm);
 	mutex_unlock(&vdev->lock);
 	if (!file)
 		return -EINVAL;
@@ -1128,17 +1170,17 @@ long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
  * @argp: the daemon's struct vduse_iova_umem
  * @reg: register, rather than deregister
  *
- * The memory goes behind the bounce range of the current attachment;
- * the range is exact: IOVA 0 and the bounce range's size.  Everything
- * is checked before anything is allocated or pinned.  Pages are pinned
- * without vduse_dev.lock, since pinning takes the mmap lock, which
- * vhost-vdpa holds around dma_map; the checks are made again once it is
- * taken.
+ * The memory goes behind the bounce range of the device's bounce domain,
+ * which lives from the first attachment on; the range is exact: IOVA 0
+ * and the bounce range's size.  Everything is checked before anything
+ * is allocated or pinned.  Pages are pinned without vduse_dev.lock,
+ * since pinning takes the mmap lock, which vhost-vdpa holds around
+ * dma_map; the checks are made again once it is taken.
  *
  * Return: 0; -EFAULT; -EINVAL for a reserved field, an address space
  * other than 0, an IOVA other than 0, a size other than the bounce
  * range's, a misaligned address or, deregistering, arguments that are not
- * what was registered; -ENODEV when the device is not attached; -EEXIST
+ * what was registered; -ENODEV before the first attachment; -EEXIST
  * when memory is registered already; -ENOMEM past RLIMIT_MEMLOCK or out
  * of memory.
  */
@@ -1158,9 +1200,8 @@ long vduse_vdpa_umem(struct vduse_dev *vdev, void __user *argp, bool reg)
 		if (!PAGE_ALIGNED(arg.uaddr))
 			return -EINVAL;
 		mutex_lock(&vdev->lock);
-		ret = vdev->vdpa ?
-		      vduse_domain_umem_check(vdev->vdpa->domain, arg.size) :
-		      -ENODEV;
+		ret = vdev->domain ?
+		      vduse_domain_umem_check(vdev->domain, arg.size) : -ENODEV;
 		mutex_unlock(&vdev->lock);
 		if (ret)
 			return ret;
@@ -1170,14 +1211,14 @@ long vduse_vdpa_umem(struct vduse_dev *vdev, void __user *argp, bool reg)
 	}
 
 	mutex_lock(&vdev->lock);
-	if (!vdev->vdpa) {
+	if (!vdev->domain) {
 		ret = -ENODEV;
 	} else if (reg) {
-		ret = vduse_domain_set_umem(vdev->vdpa->domain, umem);
+		ret = vduse_domain_set_umem(vdev->domain, umem);
 		if (!ret)
 			umem = NULL;
 	} else {
-		umem = vduse_domain_clear_umem(vdev->vdpa->domain, arg.uaddr,
+		umem = vduse_domain_clear_umem(vdev->domain, arg.uaddr,
 					       arg.size);
 		ret = PTR_ERR_OR_ZERO(umem);
 		if (ret)
@@ -1202,8 +1243,8 @@ void vduse_vdpa_umem_drop(struct vduse_dev *vdev)
 	struct vduse_umem *umem = NULL;
 
 	mutex_lock(&vdev->lock);
-	if (vdev->vdpa)
-		umem = vduse_domain_drop_umem(vdev->vdpa->domain);
+	if (vdev->domain)
+		umem = vduse_domain_drop_umem(vdev->domain);
 	mutex_unlock(&vdev->lock);
 
 	if (umem)
@@ -1221,7 +1262,7 @@ void vduse_vdpa_umem_drop(struct vduse_dev *vdev)
  *
  * Return: 0; -EFAULT; -EINVAL for a reserved field, an address space
  * other than 0, start above last, or nothing in [start, last]; -ENODEV
- * when the device is not attached.
+ * before the first attachment.
  */
 long vduse_vdpa_iova_info(struct vduse_dev *vdev, void __user *argp)
 {
@@ -1236,8 +1277,8 @@ long vduse_vdpa_iova_info(struct vduse_dev *vdev, void __user *argp)
 		return -EINVAL;
 
 	mutex_lock(&vdev->lock);
-	if (vdev->vdpa)
-		ret = vduse_domain_iova_info(vdev->vdpa->domain, info.start,
+	if (vdev->domain)
+		ret = vduse_domain_iova_info(vdev->domain, info.start,
 					     info.last, &info.start,
 					     &info.last, &umem);
 	else
