@@ -22,6 +22,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
+#include "iova_domain.h"
 #include "vduse.h"
 
 /* The device table: minor number -> device, and name lookups. */
@@ -32,6 +33,9 @@ static void vduse_dev_release(struct device *d)
 {
 	struct vduse_dev *vdev = container_of(d, struct vduse_dev, dev);
 
+	/* No daemon and no vdpa device: nothing maps through it any more. */
+	if (vdev->domain)
+		vduse_domain_destroy(vdev->domain);
 	mutex_destroy(&vdev->lock);
 	vduse_vqs_free(vdev);
 	kfree(vdev->group_asid);

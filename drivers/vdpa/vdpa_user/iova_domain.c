@@ -25,13 +25,18 @@
  *
  * Lifetime: the domain's file may outlive the domain's owner (a daemon
  * keeps it open or mapped), so vduse_domain_destroy() only marks the
- * domain dead and frees what it holds; the structure itself goes with
- * the file's last reference.
+ * domain dead, zaps the daemon's mappings and gives daemon memory back.
+ * Everything a mapping or the file can reach (the structure, the bounce
+ * page array and its pages) goes with the file's last reference, which
+ * each mapping holds: a fault after destruction finds the domain dead and
+ * gets SIGBUS, never freed memory.
  *
  * Daemon memory (umem): VDUSE_IOTLB_REG_UMEM puts the daemon's own pages
  * behind the whole bounce range, so that it serves I/O from its memory
  * with no mapping of the file; the kernel's bounce pages wait aside and
- * come back, with the data of the moment, at deregistration.
+ * come back, with the data of the moment, at deregistration.  Every slot
+ * gets a page of the domain's before registration swaps anything, so that
+ * deregistration never needs to allocate and cannot fail.
  *
  * Locking: the iova allocators lock themselves.  lock, a spinlock,
  * protects the coherent IOTLB and @dead, and is what the fault handler
@@ -89,7 +94,8 @@ struct vduse_bounce_page {
  * @uaddr: its address in the daemon
  * @npages: pages pinned, the whole bounce range
  * @pages: the daemon's pages, pinned
- * @kpages: the domain's own bounce pages, set aside meanwhile
+ * @kpages: the domain's own bounce pages, set aside meanwhile; while the
+ *	memory is in a domain, a page for every slot
  * @mm: the daemon's mm, for the locked-memory accounting
  */
 struct vduse_umem {
@@ -190,8 +196,12 @@ static struct page *vduse_domain_get_page(struct vduse_domain *domain,
 	unsigned long flags;
 	struct page *page;
 
-	/* A bounce page nobody used yet: the daemon gets a zeroed one. */
-	if (iova < domain->bounce_size &&
+	/*
+	 * A bounce page nobody used yet: the daemon gets a zeroed one.  The
+	 * array lives as long as the file, which the faulting mapping holds;
+	 * the look is only a hint, checked again under the locks.
+	 */
+	if (iova < domain->bounce_size && !READ_ONCE(domain->dead) &&
 	    !READ_ONCE(domain->bounce[iova >> PAGE_SHIFT].page))
 		spare = alloc_page(GFP_KERNEL | __GFP_ZERO);
 
@@ -246,9 +256,21 @@ static int vduse_domain_mmap(struct file *file, struct vm_area_struct *vma)
 	return 0;
 }
 
+/* The last reference to the file: no mapping or owner can reach it. */
 static int vduse_domain_release(struct inode *inode, struct file *file)
 {
-	kfree(file->private_data);
+	struct vduse_domain *domain = file->private_data;
+	unsigned long i;
+
+	put_iova_domain(&domain->coherent);
+	put_iova_domain(&domain->stream);
+	vhost_iotlb_free(domain->coherent_map);
+	for (i = 0; i < domain->nr_bounce; i++)
+		if (domain->bounce[i].page)
+			__free_page(domain->bounce[i].page);
+	vfree(domain->bounce);
+	kfree(domain);
+	iova_cache_put();
 
 	return 0;
 }
@@ -330,34 +352,37 @@ out_put_cache:
 }
 
 /**
- * vduse_domain_destroy() - destroy a domain with no DMA mappings left
+ * vduse_domain_destroy() - the owner lets go of a domain with no DMA
+ * mappings left
  * @domain: the domain
  *
- * The daemon's mappings are zapped and later faults get SIGBUS.  A page
- * a racing fault still took stays alive until its mapping goes: each
- * mapped page holds a reference.
+ * The daemon's mappings are zapped and later faults get SIGBUS; daemon
+ * memory still registered is unpinned, so the caller holds no lock the
+ * daemon's mmap lock nests in.  The memory goes with the file's last
+ * reference.  A page a racing fault still took stays alive until its
+ * mapping goes: each mapped page holds a reference.
  */
 void vduse_domain_destroy(struct vduse_domain *domain)
 {
-	unsigned long i;
-
 	spin_lock(&domain->lock);
-	domain->dead = true;
+	WRITE_ONCE(domain->dead, true);
 	spin_unlock(&domain->lock);
 	unmap_mapping_range(domain->file->f_mapping, 0, 0, 1);
 	if (domain->umem)
 		vduse_umem_unpin(vduse_domain_drop_umem(domain));
 
-	put_iova_domain(&domain->coherent);
-	put_iova_domain(&domain->stream);
-	vhost_iotlb_free(domain->coherent_map);
-	for (i = 0; i < domain->nr_bounce; i++)
-		if (domain->bounce[i].page)
-			__free_page(domain->bounce[i].page);
-	vfree(domain->bounce);
-	iova_cache_put();
-	/* The structure goes with the file's last reference. */
 	fput(domain->file);
+}
+
+/**
+ * vduse_domain_bounce_size() - the size of a domain's bounce range
+ * @domain: the domain
+ *
+ * Return: the size, in bytes.
+ */
+u64 vduse_domain_bounce_size(struct vduse_domain *domain)
+{
+	return domain->bounce_size;
 }
 
 /**
@@ -654,22 +679,24 @@ size_t vduse_domain_max_mapping_size(struct vduse_domain *domain)
 }
 
 /**
- * vduse_domain_lookup() - the mappable range around an IOVA
+ * vduse_domain_lookup() - the first mappable range that overlaps IOVAs
  * @domain: the domain
- * @iova: an IOVA
- * @start: first IOVA of the range
- * @last: last IOVA of the range
+ * @iova: first IOVA of the span looked at
+ * @iova_last: its last IOVA, not below @iova
+ * @start: first IOVA of the range found
+ * @last: last IOVA of the range found
  * @offset: offset of @start in the domain's file
  * @perm: VDUSE_ACCESS_* rights
  *
- * Return: 0, or -EINVAL when nothing is mapped at @iova.
+ * Return: 0, or -EINVAL when nothing in [@iova, @iova_last] is mapped.
  */
-int vduse_domain_lookup(struct vduse_domain *domain, u64 iova, u64 *start,
-			u64 *last, u64 *offset, u8 *perm)
+int vduse_domain_lookup(struct vduse_domain *domain, u64 iova, u64 iova_last,
+			u64 *start, u64 *last, u64 *offset, u8 *perm)
 {
 	struct vhost_iotlb_map *map;
 	int ret = 0;
 
+	/* The bounce range starts at 0: it comes first when it overlaps. */
 	if (iova < domain->bounce_size) {
 		*start = 0;
 		*last = domain->bounce_size - 1;
@@ -679,7 +706,7 @@ int vduse_domain_lookup(struct vduse_domain *domain, u64 iova, u64 *start,
 	}
 
 	spin_lock(&domain->lock);
-	map = vhost_iotlb_itree_first(domain->coherent_map, iova, iova);
+	map = vhost_iotlb_itree_first(domain->coherent_map, iova, iova_last);
 	if (map) {
 		*start = map->start;
 		*last = map->last;
@@ -770,7 +797,11 @@ bool vduse_domain_is_coherent(struct vduse_domain *domain, u64 iova)
 	return ret;
 }
 
-/* Swap the pages behind the bounce range, carrying their contents over. */
+/*
+ * Swap the pages behind the bounce range, carrying their contents over.
+ * Every slot has a page: vduse_domain_fill_all() ran before the swap in,
+ * and the swap out puts back what that left.
+ */
 static void vduse_domain_swap_bounce(struct vduse_domain *domain,
 				     struct page **to, struct page **save)
 {
@@ -780,11 +811,7 @@ static void vduse_domain_swap_bounce(struct vduse_domain *domain,
 	for (i = 0; i < domain->nr_bounce; i++) {
 		struct page *from = domain->bounce[i].page;
 
-		/* A slot never used holds zeroes. */
-		if (from)
-			copy_highpage(to[i], from);
-		else
-			clear_highpage(to[i]);
+		copy_highpage(to[i], from);
 		save[i] = from;
 		domain->bounce[i].page = to[i];
 	}
@@ -822,17 +849,20 @@ struct vduse_umem *vduse_umem_pin(u64 uaddr, u64 size)
 		return ERR_PTR(-ENOMEM);
 	umem->uaddr = uaddr;
 	umem->npages = npages;
-	umem->pages = kvcalloc(npages, sizeof(*umem->pages), GFP_KERNEL);
-	umem->kpages = kvcalloc(npages, sizeof(*umem->kpages), GFP_KERNEL);
-	ret = -ENOMEM;
-	if (!umem->pages || !umem->kpages)
-		goto out_free;
-
 	umem->mm = current->mm;
 	mmgrab(umem->mm);
+	/* The limit first: it bounds the arrays below. */
 	ret = account_locked_vm(umem->mm, npages, true);
 	if (ret)
 		goto out_drop_mm;
+
+	umem->pages = kvcalloc(npages, sizeof(*umem->pages),
+			       GFP_KERNEL | __GFP_NOWARN);
+	umem->kpages = kvcalloc(npages, sizeof(*umem->kpages),
+				GFP_KERNEL | __GFP_NOWARN);
+	ret = -ENOMEM;
+	if (!umem->pages || !umem->kpages)
+		goto out_unaccount;
 
 	while (pinned < npages) {
 		long n = pin_user_pages_fast(uaddr + pinned * PAGE_SIZE,
@@ -851,12 +881,12 @@ struct vduse_umem *vduse_umem_pin(u64 uaddr, u64 size)
 
 out_unpin:
 	unpin_user_pages(umem->pages, pinned);
+out_unaccount:
+	kvfree(umem->kpages);
+	kvfree(umem->pages);
 	account_locked_vm(umem->mm, npages, false);
 out_drop_mm:
 	mmdrop(umem->mm);
-out_free:
-	kvfree(umem->kpages);
-	kvfree(umem->pages);
 	kfree(umem);
 	return ERR_PTR(ret);
 }
@@ -877,26 +907,81 @@ void vduse_umem_unpin(struct vduse_umem *umem)
 	kfree(umem);
 }
 
+/*
+ * A page of the domain's in every bounce slot that has none, so that the
+ * pages set aside under daemon memory cover the whole range and taking
+ * the memory out again needs no allocation.  The caller serializes the
+ * umem calls, the only ones that change a slot's page once it has one.
+ */
+static int vduse_domain_fill_all(struct vduse_domain *domain)
+{
+	unsigned long flags, i;
+	struct page *spare;
+
+	for (i = 0; i < domain->nr_bounce; i++) {
+		if (READ_ONCE(domain->bounce[i].page))
+			continue;
+		spare = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!spare)
+			return -ENOMEM;
+		read_lock_irqsave(&domain->bounce_lock, flags);
+		vduse_domain_fill_slot(domain, i, spare, 0);
+		read_unlock_irqrestore(&domain->bounce_lock, flags);
+		cond_resched();
+	}
+
+	return 0;
+}
+
+/**
+ * vduse_domain_umem_check() - whether daemon memory may go behind the
+ * bounce range
+ * @domain: the domain
+ * @size: the memory's size
+ *
+ * For a check before anything is allocated or pinned.  The caller
+ * serializes the umem calls.
+ *
+ * Return: 0, -EINVAL if @size is not the bounce range's, -EEXIST if
+ * memory is registered already.
+ */
+int vduse_domain_umem_check(struct vduse_domain *domain, u64 size)
+{
+	if (size != domain->bounce_size)
+		return -EINVAL;
+	if (domain->umem)
+		return -EEXIST;
+
+	return 0;
+}
+
 /**
  * vduse_domain_set_umem() - put pinned daemon memory behind the bounce range
  * @domain: the domain
  * @umem: pinned memory the size of the bounce range
  *
  * The bounce pages' contents move to the daemon's pages; mappings in
- * flight keep their bytes.  The caller serializes the umem calls.
+ * flight keep their bytes.  Slots that never had a page get one first,
+ * to hold their zeroes while the daemon's memory stands in: taking the
+ * memory out again cannot fail.  The caller serializes the umem calls.
  *
  * Return: 0, -EINVAL if the size is not the bounce range's, -EEXIST if
- * memory is registered already.
+ * memory is registered already, -ENOMEM if the pages for the slots
+ * cannot be had; nothing changed then.
  */
 int vduse_domain_set_umem(struct vduse_domain *domain,
 			  struct vduse_umem *umem)
 {
 	unsigned long flags;
+	int ret;
 
-	if (umem->npages != domain->nr_bounce)
-		return -EINVAL;
-	if (domain->umem)
-		return -EEXIST;
+	ret = vduse_domain_umem_check(domain,
+				      (u64)umem->npages << PAGE_SHIFT);
+	if (ret)
+		return ret;
+	ret = vduse_domain_fill_all(domain);
+	if (ret)
+		return ret;
 
 	/*
 	 * From here on the file maps nothing in the bounce range: the daemon
@@ -925,7 +1010,7 @@ int vduse_domain_set_umem(struct vduse_domain *domain,
  *
  * Return: the memory, to unpin with vduse_umem_unpin(), or an ERR_PTR():
  * -EINVAL when nothing is registered or @uaddr and @size are not what
- * was, -ENOMEM when the domain's pages cannot be had back.
+ * was.
  */
 struct vduse_umem *vduse_domain_clear_umem(struct vduse_domain *domain,
 					   u64 uaddr, u64 size)
@@ -933,20 +1018,10 @@ struct vduse_umem *vduse_domain_clear_umem(struct vduse_domain *domain,
 	struct vduse_umem *umem = domain->umem;
 	unsigned long flags;
 
-	unsigned long i;
-
 	if (!umem || umem->uaddr != uaddr || size != domain->bounce_size)
 		return ERR_PTR(-EINVAL);
 
-	/* Slots that never had a page of the domain's get one now. */
-	for (i = 0; i < umem->npages; i++) {
-		if (umem->kpages[i])
-			continue;
-		umem->kpages[i] = alloc_page(GFP_KERNEL | __GFP_ZERO);
-		if (!umem->kpages[i])
-			return ERR_PTR(-ENOMEM);
-	}
-
+	/* A page for every slot was set aside at registration. */
 	vduse_domain_swap_bounce(domain, umem->kpages, umem->pages);
 	write_lock_irqsave(&domain->bounce_lock, flags);
 	domain->umem = NULL;
@@ -956,23 +1031,26 @@ struct vduse_umem *vduse_domain_clear_umem(struct vduse_domain *domain,
 }
 
 /**
- * vduse_domain_iova_info() - the range around an IOVA, and what it can do
+ * vduse_domain_iova_info() - the first range that overlaps IOVAs, and
+ * what it can do
  * @domain: the domain
- * @iova: an IOVA
- * @start: first IOVA of the range
- * @last: last IOVA of the range
+ * @iova: first IOVA of the span looked at
+ * @iova_last: its last IOVA, not below @iova
+ * @start: first IOVA of the range found
+ * @last: last IOVA of the range found
  * @umem: whether daemon memory can back the range (the bounce range)
  *
- * Return: 0, or -EINVAL when nothing is at @iova.
+ * Return: 0, or -EINVAL when nothing in [@iova, @iova_last] is mapped.
  */
 int vduse_domain_iova_info(struct vduse_domain *domain, u64 iova,
-			   u64 *start, u64 *last, bool *umem)
+			   u64 iova_last, u64 *start, u64 *last, bool *umem)
 {
 	u64 offset;
 	u8 perm;
 
 	*umem = iova < domain->bounce_size;
-	return vduse_domain_lookup(domain, iova, start, last, &offset, &perm);
+	return vduse_domain_lookup(domain, iova, iova_last, start, last,
+				   &offset, &perm);
 }
 
 /**
@@ -986,24 +1064,11 @@ int vduse_domain_iova_info(struct vduse_domain *domain, u64 iova,
 struct vduse_umem *vduse_domain_drop_umem(struct vduse_domain *domain)
 {
 	struct vduse_umem *umem = domain->umem;
-	unsigned long flags, i;
 
 	if (!umem)
 		return NULL;
-	if (!IS_ERR(vduse_domain_clear_umem(domain, umem->uaddr,
-					    domain->bounce_size)))
-		return umem;
 
-	/*
-	 * No page to copy the contents back into: the slots go back to what
-	 * they had, without the data.  Only for a daemon that is going away.
-	 */
-	write_lock_irqsave(&domain->bounce_lock, flags);
-	for (i = 0; i < umem->npages; i++)
-		domain->bounce[i].page = umem->kpages[i];
-	vduse_domain_dirty_all(domain);
-	domain->umem = NULL;
-	write_unlock_irqrestore(&domain->bounce_lock, flags);
-
-	return umem;
+	/* Cannot fail: the arguments are what was registered. */
+	return vduse_domain_clear_umem(domain, umem->uaddr,
+				       domain->bounce_size);
 }

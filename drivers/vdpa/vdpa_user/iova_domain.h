@@ -22,6 +22,7 @@ struct vduse_umem;
 struct vduse_domain *vduse_domain_create(u64 bounce_size);
 unsigned long vduse_domain_bounced_back(void);
 void vduse_domain_destroy(struct vduse_domain *domain);
+u64 vduse_domain_bounce_size(struct vduse_domain *domain);
 
 dma_addr_t vduse_domain_map_page(struct vduse_domain *domain,
 				 struct page *page, unsigned long offset,
@@ -41,20 +42,21 @@ void vduse_domain_free_coherent(struct vduse_domain *domain, size_t size,
 
 size_t vduse_domain_max_mapping_size(struct vduse_domain *domain);
 
-int vduse_domain_lookup(struct vduse_domain *domain, u64 iova, u64 *start,
-			u64 *last, u64 *offset, u8 *perm);
+int vduse_domain_lookup(struct vduse_domain *domain, u64 iova, u64 iova_last,
+			u64 *start, u64 *last, u64 *offset, u8 *perm);
 int vduse_domain_rw(struct vduse_domain *domain, u64 iova, void *buf,
 		    size_t len, bool write);
 bool vduse_domain_is_coherent(struct vduse_domain *domain, u64 iova);
 struct vduse_umem *vduse_umem_pin(u64 uaddr, u64 size);
 void vduse_umem_unpin(struct vduse_umem *umem);
+int vduse_domain_umem_check(struct vduse_domain *domain, u64 size);
 int vduse_domain_set_umem(struct vduse_domain *domain,
 			  struct vduse_umem *umem);
 struct vduse_umem *vduse_domain_clear_umem(struct vduse_domain *domain,
 					   u64 uaddr, u64 size);
 struct vduse_umem *vduse_domain_drop_umem(struct vduse_domain *domain);
 int vduse_domain_iova_info(struct vduse_domain *domain, u64 iova,
-			   u64 *start, u64 *last, bool *umem);
+			   u64 iova_last, u64 *start, u64 *last, bool *umem);
 struct file *vduse_domain_file(struct vduse_domain *domain);
 
 #endif /* _VDUSE_IOVA_DOMAIN_H */

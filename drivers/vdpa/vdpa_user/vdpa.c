@@ -24,6 +24,7 @@
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/file.h>
+#include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/vdpa.h>
 #include <linux/virtio_config.h>
@@ -655,6 +656,7 @@ static int vduse_vdpa_dma_map(struct vdpa_device *vdpa, unsigned int asid,
 	/* vhost-vdpa maps only shared file memory when use_va is set. */
 	if (asid >= vv->vdev->nas || !size || !vmf || !vmf->file)
 		return -EINVAL;
+	asid = array_index_nospec(asid, vv->vdev->nas);
 
 	mf = kzalloc(sizeof(*mf), GFP_KERNEL);
 	if (!mf)
@@ -681,6 +683,7 @@ static int vduse_vdpa_dma_unmap(struct vdpa_device *vdpa, unsigned int asid,
 
 	if (asid >= vv->vdev->nas || !size)
 		return -EINVAL;
+	asid = array_index_nospec(asid, vv->vdev->nas);
 
 	mutex_lock(&vv->iotlb_lock);
 	vduse_iotlb_del_locked(vv->iotlbs[asid], iova, iova + size - 1);
@@ -757,9 +760,10 @@ static void vduse_vdpa_free(struct vdpa_device *vdpa)
 {
 	struct vduse_vdpa *vv = vdpa_to_vduse(vdpa);
 
-	if (vv->domain)
-		vduse_domain_destroy(vv->domain);
-	/* NULL when dev_add failed before setting it. */
+	/*
+	 * vdev is NULL when dev_add failed before setting it.  The bounce
+	 * domain is vdev's: it stays.
+	 */
 	if (vv->vdev) {
 		vduse_vdpa_iotlbs_free(vv, vv->vdev->nas);
 		put_device(&vv->vdev->dev);
@@ -863,6 +867,44 @@ static int vduse_vdpa_claim(struct vduse_dev *vdev)
 	return 0;
 }
 
+/*
+ * The bounce domain for an attachment: the device's, made at its first
+ * attachment and kept across detaches, so that a daemon's mappings and
+ * VDUSE_IOTLB_GET_FD outlive them as with mainline.  A domain of another
+ * size than bounce_size says is replaced: the daemon's mappings of the
+ * old one get SIGBUS and memory it registered there is given back.
+ * bounce_size cannot change meanwhile: the device is claimed.  Called
+ * with no lock held: the old domain's daemon memory is unpinned.
+ */
+static int vduse_vdpa_domain_get(struct vduse_dev *vdev)
+{
+	struct vduse_domain *domain, *old = NULL;
+	u64 size;
+
+	mutex_lock(&vdev->lock);
+	size = vdev->bounce_size;
+	domain = vdev->domain;
+	if (domain && vduse_domain_bounce_size(domain) != size) {
+		old = domain;
+		domain = NULL;
+		vdev->domain = NULL;
+	}
+	mutex_unlock(&vdev->lock);
+	if (old)
+		vduse_domain_destroy(old);
+	if (domain)
+		return 0;
+
+	domain = vduse_domain_create(size);
+	if (IS_ERR(domain))
+		return PTR_ERR(domain);
+	mutex_lock(&vdev->lock);
+	vdev->domain = domain;
+	mutex_unlock(&vdev->lock);
+
+	return 0;
+}
+
 static int vduse_vdpa_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 			      const struct vdpa_dev_set_config *config)
 {
@@ -903,12 +945,10 @@ static int vduse_vdpa_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 	if (ret)
 		goto out_put_vdpa;
 
-	vv->domain = vduse_domain_create(vdev->bounce_size);
-	if (IS_ERR(vv->domain)) {
-		ret = PTR_ERR(vv->domain);
-		vv->domain = NULL;
+	ret = vduse_vdpa_domain_get(vdev);
+	if (ret)
 		goto out_put_vdpa;
-	}
+	vv->domain = vdev->domain;
 
 	vv->vdpa.dma_dev = &vv->vdpa.dev;
 	vv->vdpa.dev.dma_mask = &vv->vdpa.dev.coherent_dma_mask;
@@ -969,8 +1009,9 @@ static void vduse_vdpa_dev_del(struct vdpa_mgmt_dev *mdev,
 	mutex_unlock(&vdev->lock);
 	vduse_dev_reset_state(vdev);
 	/*
-	 * The bounce domain goes with the attachment: the daemon drops every
-	 * mapping it made of it.  Its answer changes nothing.
+	 * What vhost-vdpa mapped goes with the attachment: the daemon drops
+	 * every mapping it made.  Its answer changes nothing.  The bounce
+	 * domain stays, with what the daemon mapped of it.
 	 */
 	vduse_vdpa_announce(vdev, 0, 0, U64_MAX);
 
@@ -1049,37 +1090,52 @@ void vduse_vdpa_exit(void)
 }
 
 /*
- * What the daemon maps for an IOVA of an address space: what vhost-vdpa
- * mapped there, else (address space 0) the bounce domain.  Under
- * vdev->lock.
+ * What the daemon maps for the first range of an address space that
+ * overlaps [iova, iova_last]: what vhost-vdpa mapped there or, in address
+ * space 0, the bounce domain's, whichever starts first.  The domain
+ * outlives attachments; vhost-vdpa's ranges do not.
  */
-static struct file *vduse_vdpa_lookup(struct vduse_vdpa *vv, u32 asid,
-				      u64 iova, u64 *start, u64 *last,
-				      u64 *offset, u8 *perm)
+static struct file *vduse_vdpa_lookup(struct vduse_dev *vdev, u32 asid,
+				      u64 iova, u64 iova_last, u64 *start,
+				      u64 *last, u64 *offset, u8 *perm)
 {
+	struct vduse_vdpa *vv = vdev->vdpa;
 	struct vhost_iotlb_map *map;
 	struct file *file = NULL;
+	u64 dstart, dlast, doffset;
+	u8 dperm;
 
-	mutex_lock(&vv->iotlb_lock);
-	map = vhost_iotlb_itree_first(vv->iotlbs[asid], iova, iova);
-	if (map) {
-		struct vduse_map_file *mf = map->opaque;
+	lockdep_assert_held(&vdev->lock);
 
-		*start = map->start;
-		*last = map->last;
-		*offset = mf->offset;
-		*perm = map->perm;
-		file = get_file(mf->file);
+	if (vv) {
+		mutex_lock(&vv->iotlb_lock);
+		map = vhost_iotlb_itree_first(vv->iotlbs[asid], iova,
+					      iova_last);
+		if (map) {
+			struct vduse_map_file *mf = map->opaque;
+
+			*start = map->start;
+			*last = map->last;
+			*offset = mf->offset;
+			*perm = map->perm;
+			file = get_file(mf->file);
+		}
+		mutex_unlock(&vv->iotlb_lock);
 	}
-	mutex_unlock(&vv->iotlb_lock);
-	if (file || asid)
+	if (asid || !vdev->domain ||
+	    vduse_domain_lookup(vdev->domain, iova, iova_last, &dstart,
+				&dlast, &doffset, &dperm))
 		return file;
+	if (file && *start <= dstart)
+		return file;
+	if (file)
+		fput(file);
 
-	if (vv->domain && !vduse_domain_lookup(vv->domain, iova, start, last,
-					       offset, perm))
-		file = get_file(vduse_domain_file(vv->domain));
-
-	return file;
+	*start = dstart;
+	*last = dlast;
+	*offset = doffset;
+	*perm = dperm;
+	return get_file(vduse_domain_file(vdev->domain));
 }
 
 /**
@@ -1089,12 +1145,13 @@ static struct file *vduse_vdpa_lookup(struct vduse_vdpa *vv, u32 asid,
  * @v2: VDUSE_IOTLB_GET_FD2, for API version 1 devices only
  *
  * Both read into a zeroed struct vduse_iotlb_entry_v2, so the first one
- * always means address space 0.  Only the bytes copied are returned.
+ * always means address space 0.  The answer is the first range that
+ * overlaps [start, last].  Only the bytes copied are returned.
  *
- * Return: a new file descriptor, -EFAULT, -EINVAL when the device is not
- * attached, nothing is mapped at that IOVA, the address space does not
- * exist or reserved fields are set, -ENOIOCTLCMD for GET_FD2 on an API
- * version 0 device.
+ * Return: a new file descriptor, -EFAULT, -EINVAL when start is above
+ * last, nothing is mapped in [start, last] (as before the first
+ * attachment), the address space does not exist or reserved fields are
+ * set, -ENOIOCTLCMD for GET_FD2 on an API version 0 device.
  */
 long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
 			     bool v2)
@@ -1118,17 +1175,17 @@ long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
 	 */
 	if (!v2)
 		memset(entry.padding, 0, sizeof(entry.padding));
-	if (entry.asid >= vdev->nas || memchr_inv(entry.padding, 0,
-						  sizeof(entry.padding)))
+	if (entry.asid >= vdev->nas || entry.start > entry.last ||
+	    memchr_inv(entry.padding, 0, sizeof(entry.padding)))
 		return -EINVAL;
 	for (i = 0; i < ARRAY_SIZE(entry.reserved); i++)
 		if (entry.reserved[i])
 			return -EINVAL;
+	entry.asid = array_index_nospec(entry.asid, vdev->nas);
 
 	mutex_lock(&vdev->lock);
-	if (vdev->vdpa)
-		file = vduse_vdpa_lookup(vdev->vdpa, entry.asid, entry.start,
-					 &start, &last, &offset, &perm);
+	file = vduse_vdpa_lookup(vdev, entry.asid, entry.start, entry.last,
+				 &start, &last, &offset, &perm);
 	mutex_unlock(&vdev->lock);
 	if (!file)
 		return -EINVAL;
@@ -1154,16 +1211,19 @@ long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
  * @argp: the daemon's struct vduse_iova_umem
  * @reg: register, rather than deregister
  *
- * The memory goes behind the bounce range of the current attachment;
- * the range is exact: IOVA 0 and the bounce range's size.  Pages are
- * pinned before vduse_dev.lock is taken, since pinning takes the mmap
- * lock, which vhost-vdpa holds around dma_map.
+ * The memory goes behind the bounce range of the device's bounce domain,
+ * which lives from the first attachment on; the range is exact: IOVA 0
+ * and the bounce range's size.  Everything is checked before anything
+ * is allocated or pinned.  Pages are pinned without vduse_dev.lock,
+ * since pinning takes the mmap lock, which vhost-vdpa holds around
+ * dma_map; the checks are made again once it is taken.
  *
  * Return: 0; -EFAULT; -EINVAL for a reserved field, an address space
  * other than 0, an IOVA other than 0, a size other than the bounce
  * range's, a misaligned address or, deregistering, arguments that are not
- * what was registered; -ENODEV when the device is not attached; -EEXIST
- * when memory is registered already; -ENOMEM past RLIMIT_MEMLOCK.
+ * what was registered; -ENODEV before the first attachment; -EEXIST
+ * when memory is registered already; -ENOMEM past RLIMIT_MEMLOCK or out
+ * of memory.
  */
 long vduse_vdpa_umem(struct vduse_dev *vdev, void __user *argp, bool reg)
 {
@@ -1178,20 +1238,28 @@ long vduse_vdpa_umem(struct vduse_dev *vdev, void __user *argp, bool reg)
 		return -EINVAL;
 
 	if (reg) {
+		if (!PAGE_ALIGNED(arg.uaddr))
+			return -EINVAL;
+		mutex_lock(&vdev->lock);
+		ret = vdev->domain ?
+		      vduse_domain_umem_check(vdev->domain, arg.size) : -ENODEV;
+		mutex_unlock(&vdev->lock);
+		if (ret)
+			return ret;
 		umem = vduse_umem_pin(arg.uaddr, arg.size);
 		if (IS_ERR(umem))
 			return PTR_ERR(umem);
 	}
 
 	mutex_lock(&vdev->lock);
-	if (!vdev->vdpa) {
+	if (!vdev->domain) {
 		ret = -ENODEV;
 	} else if (reg) {
-		ret = vduse_domain_set_umem(vdev->vdpa->domain, umem);
+		ret = vduse_domain_set_umem(vdev->domain, umem);
 		if (!ret)
 			umem = NULL;
 	} else {
-		umem = vduse_domain_clear_umem(vdev->vdpa->domain, arg.uaddr,
+		umem = vduse_domain_clear_umem(vdev->domain, arg.uaddr,
 					       arg.size);
 		ret = PTR_ERR_OR_ZERO(umem);
 		if (ret)
@@ -1216,8 +1284,8 @@ void vduse_vdpa_umem_drop(struct vduse_dev *vdev)
 	struct vduse_umem *umem = NULL;
 
 	mutex_lock(&vdev->lock);
-	if (vdev->vdpa)
-		umem = vduse_domain_drop_umem(vdev->vdpa->domain);
+	if (vdev->domain)
+		umem = vduse_domain_drop_umem(vdev->domain);
 	mutex_unlock(&vdev->lock);
 
 	if (umem)
@@ -1229,12 +1297,13 @@ void vduse_vdpa_umem_drop(struct vduse_dev *vdev)
  * @vdev: the device
  * @argp: the daemon's struct vduse_iova_info
  *
- * Describes the bounce domain's ranges: the bounce range, which daemon
- * memory can back (VDUSE_IOVA_CAP_UMEM), and each coherent allocation.
+ * Describes the first of the bounce domain's ranges that overlaps
+ * [start, last]: the bounce range, which daemon memory can back
+ * (VDUSE_IOVA_CAP_UMEM), or a coherent allocation.
  *
  * Return: 0; -EFAULT; -EINVAL for a reserved field, an address space
- * other than 0, or an IOVA with nothing behind it; -ENODEV when the
- * device is not attached.
+ * other than 0, start above last, or nothing in [start, last]; -ENODEV
+ * before the first attachment.
  */
 long vduse_vdpa_iova_info(struct vduse_dev *vdev, void __user *argp)
 {
@@ -1244,13 +1313,15 @@ long vduse_vdpa_iova_info(struct vduse_dev *vdev, void __user *argp)
 
 	if (copy_from_user(&info, argp, sizeof(info)))
 		return -EFAULT;
-	if (memchr_inv(info.reserved, 0, sizeof(info.reserved)) || info.asid)
+	if (memchr_inv(info.reserved, 0, sizeof(info.reserved)) || info.asid ||
+	    info.start > info.last)
 		return -EINVAL;
 
 	mutex_lock(&vdev->lock);
-	if (vdev->vdpa)
-		ret = vduse_domain_iova_info(vdev->vdpa->domain, info.start,
-					     &info.start, &info.last, &umem);
+	if (vdev->domain)
+		ret = vduse_domain_iova_info(vdev->domain, info.start,
+					     info.last, &info.start,
+					     &info.last, &umem);
 	else
 		ret = -ENODEV;
 	mutex_unlock(&vdev->lock);

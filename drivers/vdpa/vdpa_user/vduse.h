@@ -262,6 +262,9 @@ extern const char * const vduse_vq_stat_names[VDUSE_VQ_STATS];
  * @attached: on the vdpa bus
  * @destroyed: VDUSE_DESTROY_DEV took it out of the table
  * @vdpa: the vdpa device while attached
+ * @domain: the bounce domain, from the first attachment until the device
+ *	is released, as daemons written for mainline expect; replaced at an
+ *	attachment with another @bounce_size
  * @bounce_size: size of the bounce range of the next attachment
  * @groups: sysfs attribute groups: the device's, then one per queue
  * @cvq_index: the virtio-net control virtqueue the driver uses, or
@@ -309,6 +312,7 @@ struct vduse_dev {
 	bool attached;
 	bool destroyed;
 	struct vduse_vdpa *vdpa;
+	struct vduse_domain *domain;
 	u64 bounce_size;
 	u32 cvq_index;
 	u8 run_state;
@@ -337,7 +341,8 @@ enum vduse_run_state {
  * struct vduse_vdpa - a VDUSE device's presence on the vdpa bus
  * @vdpa: the vdpa device; its release frees this
  * @vdev: the VDUSE device, with a reference
- * @domain: the bounce domain the kernel's DMA goes through (virtio-vdpa)
+ * @domain: the bounce domain the kernel's DMA goes through (virtio-vdpa):
+ *	the VDUSE device's, which outlives this
  * @iotlb_lock: protects @iotlbs
  * @iotlbs: per address space, what vhost-vdpa mapped: IOVA range ->
  *	a struct vduse_map_file (the VMM's file and offset)

@@ -75,12 +75,23 @@ int vduse_vqs_alloc(struct vduse_dev *vdev)
 		INIT_WORK(&vq->irq_work, vduse_vq_irq_work);
 		spin_lock_init(&vq->irq_lock);
 		if (!alloc_cpumask_var(&vq->irq_affinity, GFP_KERNEL))
-			return -ENOMEM;
+			goto out_free;
 		cpumask_copy(vq->irq_affinity, cpu_possible_mask);
 		vq->irq_other_for = nr_cpu_ids;
 	}
 
 	return 0;
+
+out_free:
+	/*
+	 * Queues from i on were never initialised: vduse_vqs_free() must
+	 * find none, rather than cancel works and take locks of those.
+	 */
+	while (i--)
+		free_cpumask_var(vdev->vqs[i].irq_affinity);
+	kfree(vdev->vqs);
+	vdev->vqs = NULL;
+	return -ENOMEM;
 }
 
 /**

@@ -174,8 +174,9 @@ struct vduse_dev_config {
 /**
  * struct vduse_iotlb_entry - an IOVA range and what backs it
  * @offset: out: offset into the returned file at which @start is mapped
- * @start: in: an IOVA inside the wanted range; out: first IOVA of the range
- * @last: out: last IOVA of the range (inclusive)
+ * @start: in: first IOVA looked at; out: first IOVA of the range found
+ * @last: in: last IOVA looked at, not below @start; out: last IOVA of the
+ *	range found (inclusive)
  * @perm: out: VDUSE_ACCESS_RO, VDUSE_ACCESS_WO or VDUSE_ACCESS_RW
  *
  * The structure has 7 bytes of implicit tail padding: its size is 32.
@@ -190,18 +191,20 @@ struct vduse_iotlb_entry {
 /**
  * define VDUSE_IOTLB_GET_FD - get a file to mmap for an IOVA range
  *
- * Argument: pointer to a &struct vduse_iotlb_entry whose start is an IOVA
- * of address space 0.  Returns a new file descriptor (O_CLOEXEC is not
- * set) that can be mmapped at &vduse_iotlb_entry.offset with the rights
- * in &vduse_iotlb_entry.perm.
+ * Argument: pointer to a &struct vduse_iotlb_entry whose start and last
+ * are IOVAs of address space 0.  The first mapped range that overlaps
+ * [start, last] is described, and a new file descriptor (O_CLOEXEC is not
+ * set) returned that can be mmapped at &vduse_iotlb_entry.offset with the
+ * rights in &vduse_iotlb_entry.perm.
  */
 #define VDUSE_IOTLB_GET_FD	_IOWR(VDUSE_BASE, 0x10, struct vduse_iotlb_entry)
 
 /**
  * struct vduse_iotlb_entry_v2 - an IOVA range of an address space
  * @offset: out: offset into the returned file at which @start is mapped
- * @start: in: an IOVA inside the wanted range; out: first IOVA of the range
- * @last: out: last IOVA of the range (inclusive)
+ * @start: in: first IOVA looked at; out: first IOVA of the range found
+ * @last: in: last IOVA looked at, not below @start; out: last IOVA of the
+ *	range found (inclusive)
  * @perm: out: VDUSE_ACCESS_RO, VDUSE_ACCESS_WO or VDUSE_ACCESS_RW
  * @padding: must be zero
  * @asid: in: the address space, below &vduse_dev_config.nas
@@ -401,8 +404,9 @@ struct vduse_iova_umem {
 
 /**
  * struct vduse_iova_info - what an IOVA range can do
- * @start: in: an IOVA inside the wanted range; out: first IOVA of the range
- * @last: out: last IOVA of the range (inclusive)
+ * @start: in: first IOVA looked at; out: first IOVA of the range found
+ * @last: in: last IOVA looked at, not below @start; out: last IOVA of the
+ *	range found (inclusive)
  * @capability: out: VDUSE_IOVA_CAP_* bits
  * @asid: in: address space (API version 1; zero in version 0)
  * @reserved: must be zero
@@ -416,9 +420,10 @@ struct vduse_iova_info {
 };
 
 /**
- * define VDUSE_IOTLB_GET_INFO - describe the IOVA range around an address
+ * define VDUSE_IOTLB_GET_INFO - describe the first range overlapping IOVAs
  *
- * Argument: pointer to a &struct vduse_iova_info.
+ * Argument: pointer to a &struct vduse_iova_info: the first range of the
+ * bounce domain that overlaps [start, last] is described.
  */
 #define VDUSE_IOTLB_GET_INFO	_IOWR(VDUSE_BASE, 0x1a, struct vduse_iova_info)
 

@@ -6,13 +6,15 @@
  * that exits and another that takes the running device over, kicks that
  * arrive before the eventfd, interrupt affinity, where large completions
  * run, daemon memory (umem),
- * VDUSE_IOTLB_GET_FD's rules, kick/irq ioctl errors and the sysfs
- * attributes.
+ * VDUSE_IOTLB_GET_FD's rules, the bounce domain's lifetime across
+ * detaches, kick/irq ioctl errors and the sysfs attributes.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -721,11 +723,11 @@ static void wait_reads(struct reader *r, unsigned int n)
  * cycles under reads and checked writes, and memory still registered at
  * detach given back.
  */
-TEST_F(serve, umem)
+TEST_F_TIMEOUT(serve, umem, 120)
 {
 	const size_t bsz = 64 << 20;
 	struct vduse_iova_umem u = { .size = bsz };
-	struct vduse_iova_info info = { .start = 4096 };
+	struct vduse_iova_info info = { .start = 4096, .last = 4096 };
 	struct reader r = { 0 }, w = { 0 };
 	long locked;
 	uint8_t *mem, *ro;
@@ -739,6 +741,8 @@ TEST_F(serve, umem)
 	ASSERT_NE(MAP_FAILED, mem);
 	ASSERT_NE(MAP_FAILED, ro);
 	u.uaddr = (uintptr_t)mem;
+
+	locked = vm_locked_kb();
 
 	/* Nothing to put it behind before the device is attached. */
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_REG_UMEM, &u));
@@ -755,9 +759,11 @@ TEST_F(serve, umem)
 	EXPECT_EQ(bsz - 1, info.last);
 	EXPECT_EQ(VDUSE_IOVA_CAP_UMEM, info.capability);
 	info.start = 1ULL << 50;
+	info.last = info.start;
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_INFO, &info));
 	EXPECT_EQ(EINVAL, errno);
 	info.start = 0;
+	info.last = 0;
 	info.reserved[0] = 1;
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_INFO, &info));
 	EXPECT_EQ(EINVAL, errno);
@@ -770,6 +776,14 @@ TEST_F(serve, umem)
 	u.size = bsz / 2;
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_REG_UMEM, &u));
 	EXPECT_EQ(EINVAL, errno);
+	/* Sizes checked before anything is allocated or pinned. */
+	u.size = 2ULL << 40;
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_REG_UMEM, &u));
+	EXPECT_EQ(EINVAL, errno);
+	u.size = 300ULL << 30;
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_REG_UMEM, &u));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(locked, vm_locked_kb());
 	u.size = bsz;
 	u.uaddr += 8;
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_REG_UMEM, &u));
@@ -792,7 +806,6 @@ TEST_F(serve, umem)
 
 	/* Registered: pinned and accounted, once. */
 	self->srv.iova.umem_size = bsz;
-	locked = vm_locked_kb();
 	ASSERT_EQ(0, umem_reg(&self->srv, self->fd, &u));
 	EXPECT_EQ(locked + (long)(bsz >> 10), vm_locked_kb());
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_REG_UMEM, &u));
@@ -837,9 +850,18 @@ TEST_F(serve, umem)
 	EXPECT_EQ(0, __atomic_load_n(&self->srv.error, __ATOMIC_RELAXED));
 	EXPECT_EQ(0U, __atomic_load_n(&self->srv.stale, __ATOMIC_RELAXED));
 
-	/* Still registered at detach: the pages are given back then. */
+	/*
+	 * The domain outlives a detach, and the memory stays behind it, as
+	 * with mainline: registered until deregistered or the daemon goes.
+	 */
 	ASSERT_EQ(0, umem_reg(&self->srv, self->fd, &u));
 	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
+	EXPECT_EQ(locked + (long)(bsz >> 10), vm_locked_kb());
+	EXPECT_EQ(0, ioctl(self->fd, VDUSE_IOTLB_DEREG_UMEM, &u));
+	EXPECT_EQ(locked, vm_locked_kb());
+	EXPECT_EQ(0, ioctl(self->fd, VDUSE_IOTLB_REG_UMEM, &u));
+	EXPECT_EQ(locked + (long)(bsz >> 10), vm_locked_kb());
+	EXPECT_EQ(0, ioctl(self->fd, VDUSE_IOTLB_DEREG_UMEM, &u));
 	EXPECT_EQ(locked, vm_locked_kb());
 	munmap(mem, bsz);
 	munmap(ro, bsz);
@@ -847,7 +869,8 @@ TEST_F(serve, umem)
 
 TEST_F(serve, iotlb_get_fd)
 {
-	struct vduse_iotlb_entry e = { .start = 4096 };
+	struct vduse_iotlb_entry e = { .start = 4096, .last = 4096 };
+	struct vduse_iova_info ii = { .start = 64 << 20, .last = ~0ULL };
 	struct vduse_vq_info info = { .index = 0 };
 	void *p;
 	int fd;
@@ -860,6 +883,7 @@ TEST_F(serve, iotlb_get_fd)
 	ASSERT_EQ(0, ioctl(self->fd, VDUSE_VQ_GET_INFO, &info));
 
 	e.start = info.desc_addr;
+	e.last = info.desc_addr;
 	fd = ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(VDUSE_ACCESS_RW, e.perm);
@@ -876,19 +900,186 @@ TEST_F(serve, iotlb_get_fd)
 
 	/* The bounce range. */
 	e.start = 4096;
+	e.last = 4096;
 	fd = ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(0ULL, e.start);
 	EXPECT_EQ((64ULL << 20) - 1, e.last);
 	close(fd);
 
+	/*
+	 * As with mainline, the first range that overlaps [start, last],
+	 * not only the one at start: from the end of the bounce range on,
+	 * a coherent allocation (the rings live there).
+	 */
+	e.start = 64 << 20;
+	e.last = ~0ULL;
+	fd = ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e);
+	ASSERT_LE(0, fd);
+	EXPECT_LT(64ULL << 20, e.start);
+	EXPECT_LE(e.start, e.last);
+	close(fd);
+	ASSERT_EQ(0, ioctl(self->fd, VDUSE_IOTLB_GET_INFO, &ii));
+	EXPECT_LT(64ULL << 20, ii.start);
+	EXPECT_EQ(0ULL, ii.capability);
+	ii.start = 0;
+	ii.last = ~0ULL;
+	ASSERT_EQ(0, ioctl(self->fd, VDUSE_IOTLB_GET_INFO, &ii));
+	EXPECT_EQ(0ULL, ii.start);
+	EXPECT_EQ((64ULL << 20) - 1, ii.last);
+	EXPECT_EQ(VDUSE_IOVA_CAP_UMEM, ii.capability);
+	/* A span that ends before it starts is EINVAL. */
+	e.start = 8192;
+	e.last = 4096;
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e));
+	EXPECT_EQ(EINVAL, errno);
+	ii.start = 8192;
+	ii.last = 4096;
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_INFO, &ii));
+	EXPECT_EQ(EINVAL, errno);
+
 	/* Far beyond anything mapped. */
 	e.start = 1ULL << 50;
+	e.last = e.start;
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_FD, (void *)8));
 	EXPECT_EQ(EFAULT, errno);
 	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
+}
+
+static sigjmp_buf probe_env;
+
+static void probe_sigbus(int sig)
+{
+	siglongjmp(probe_env, 1);
+}
+
+/* The byte at p, or -1 if reading it raises SIGBUS. */
+static int probe(const uint8_t *p)
+{
+	struct sigaction sa = { .sa_handler = probe_sigbus }, old;
+	int ret;
+
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(probe_env, 1))
+		ret = -1;
+	else
+		ret = __atomic_load_n(p, __ATOMIC_RELAXED);
+	sigaction(SIGBUS, &old, NULL);
+	return ret;
+}
+
+/* Bytes of [p, p + len) that are not c, or -1 on SIGBUS. */
+static long probe_differ(const uint8_t *p, size_t len, uint8_t c)
+{
+	long n = 0;
+	size_t i;
+	int v;
+
+	for (i = 0; i < len; i += 512) {
+		v = probe(p + i);
+		if (v < 0)
+			return -1;
+		n += v != c;
+	}
+	return n;
+}
+
+/* Detached: a new server for the next attachment, then attach. */
+static int reattach(struct _test_data_serve *self)
+{
+	vduse_blk_server_stop(&self->srv);
+	self->serving = 0;
+	/* The new server starts serving on the next DRIVER_OK. */
+	__atomic_store_n(&self->ctl.statuses, 0, __ATOMIC_RELEASE);
+	return attach(self, 0);
+}
+
+/* Two pages of the bounce range at IOVA 4096, mapped shared; or NULL. */
+static uint8_t *map_bounce(int devfd, uint64_t *last)
+{
+	struct vduse_iotlb_entry e = { .start = 4096, .last = 8191 };
+	void *p;
+	int fd;
+
+	fd = ioctl(devfd, VDUSE_IOTLB_GET_FD, &e);
+	if (fd < 0)
+		return NULL;
+	*last = e.last;
+	p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 e.offset + 4096 - e.start);
+	close(fd);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * What a daemon maps of the bounce range lives as long as the device, as
+ * with mainline: a detach (vdpa dev del) changes nothing in it, and
+ * VDUSE_IOTLB_GET_FD and daemon memory keep working.  The pages at IOVA
+ * 4096 are the last the driver's mappings use (the bounce allocator
+ * works down from the top), so what the test writes there stays.  Only
+ * a new bounce_size (at the next attach) or the device's end takes the
+ * domain away: the mappings of it then get SIGBUS, never freed memory.
+ * (A fault after the domain went used to read its freed page array:
+ * run this on the KASAN kernel too.)
+ */
+TEST_F(serve, bounce_mapping_outlives_detach)
+{
+	struct vduse_vq_config vq = { .index = 0, .max_size = 128 };
+	uint8_t *p, *q;
+	uint64_t last;
+
+	ASSERT_EQ(0, attach(self, 0));
+	p = map_bounce(self->fd, &last);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ((64ULL << 20) - 1, last);
+	memset(p, 0x5a, 8192);
+
+	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
+	EXPECT_EQ(0, probe_differ(p, 8192, 0x5a));
+	memset(p, 0xa5, 8192);
+	/* The same pages through a new file descriptor, detached. */
+	q = map_bounce(self->fd, &last);
+	ASSERT_NE(NULL, q);
+	EXPECT_EQ(0, probe_differ(q, 8192, 0xa5));
+	munmap(q, 8192);
+
+	/* Attached again, with the same size: the same domain. */
+	ASSERT_EQ(0, reattach(self));
+	EXPECT_EQ(0, probe_differ(p, 8192, 0xa5));
+	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
+
+	/* Another size: a new domain; the old one's mappings are gone. */
+	ASSERT_EQ(0, vduse_sysfs_write(SYSFS "/bounce_size", "33554432"));
+	self->srv.bounce_size = 32 << 20;
+	ASSERT_EQ(0, reattach(self));
+	EXPECT_EQ(-1, probe(p));
+	munmap(p, 8192);
+	q = map_bounce(self->fd, &last);
+	ASSERT_NE(NULL, q);
+	EXPECT_EQ((32ULL << 20) - 1, last);
+	EXPECT_EQ(0, probe_differ(q, 8192, 0));
+	memset(q, 0x3c, 8192);
+	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
+	EXPECT_EQ(0, probe_differ(q, 8192, 0x3c));
+
+	/* The device's end takes its domain: SIGBUS, not freed memory. */
+	vduse_blk_server_stop(&self->srv);
+	self->serving = 0;
+	vduse_ctl_daemon_stop(&self->ctl);
+	close(self->fd);
+	ASSERT_EQ(0, vduse_destroy(self->ctrl, NAME));
+	EXPECT_EQ(-1, probe(q));
+	munmap(q, 8192);
+
+	/* A device again, for the teardown. */
+	ASSERT_EQ(0, vduse_create(self->ctrl, &self->c));
+	self->fd = vduse_dev_open(NAME);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioctl(self->fd, VDUSE_VQ_SETUP, &vq));
+	memset(&self->ctl, 0, sizeof(self->ctl));
+	ASSERT_EQ(0, vduse_ctl_daemon_start(&self->ctl, self->fd));
 }
 
 TEST_F(serve, kick_and_irq_errors)

@@ -296,7 +296,7 @@ int vduse_sysfs_write(const char *path, const char *val)
 
 void *vduse_iova_to_va(struct vduse_iova_cache *c, uint64_t iova, size_t len)
 {
-	struct vduse_iotlb_entry entry = { .start = iova };
+	struct vduse_iotlb_entry entry = { .start = iova, .last = iova };
 	uint8_t *umem = __atomic_load_n(&c->umem, __ATOMIC_ACQUIRE);
 	struct vduse_iova_map *m;
 	void *addr;

@@ -309,7 +309,8 @@ static int vmm_request(struct _test_data_vhost *self, uint32_t type,
 
 TEST_F(vhost, guest_memory_through_the_vmm_file)
 {
-	struct vduse_iotlb_entry e = { .start = IOVA_BASE + DATA_OFF };
+	struct vduse_iotlb_entry e = { .start = IOVA_BASE + DATA_OFF,
+				       .last = IOVA_BASE + DATA_OFF };
 	uint64_t i;
 	int fd;
 
@@ -340,13 +341,14 @@ TEST_F(vhost, guest_memory_through_the_vmm_file)
 
 	/* Nothing is mapped outside what the VMM mapped. */
 	e.start = IOVA_BASE + MEM_SIZE;
+	e.last = e.start;
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e));
 	EXPECT_EQ(EINVAL, errno);
 }
 
 TEST_F(vhost, unmap_is_announced_and_gone)
 {
-	struct vduse_iotlb_entry e = { .start = IOVA_BASE };
+	struct vduse_iotlb_entry e = { .start = IOVA_BASE, .last = IOVA_BASE };
 	unsigned int before;
 
 	ASSERT_EQ(0, vmm_start(self));
@@ -772,8 +774,9 @@ TEST_F(vhost, queue_ready_relay)
 TEST(v1_group_asid_and_get_fd2)
 {
 	struct vduse_vq_config vq = { .max_size = 64 };
-	struct vduse_iotlb_entry_v2 e2 = { .start = IOVA_BASE, .asid = 1 };
-	struct vduse_iotlb_entry e = { .start = IOVA_BASE };
+	struct vduse_iotlb_entry_v2 e2 = { .start = IOVA_BASE,
+					   .last = IOVA_BASE, .asid = 1 };
+	struct vduse_iotlb_entry e = { .start = IOVA_BASE, .last = IOVA_BASE };
 	struct vhost_vring_state st = { .index = 1 };
 	uint64_t backend = (1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2) |
 			   (1ULL << VHOST_BACKEND_F_IOTLB_ASID);
