@@ -201,7 +201,10 @@ struct vduse_net_server {
 	struct vduse_iova_cache iova;
 };
 
-/* A TAP interface (IFF_TAP | IFF_NO_PI, non-blocking); fd or -errno. */
+/*
+ * A TAP interface (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR with the 12-byte
+ * VERSION_1 header, no offloads, non-blocking); fd or -errno.
+ */
 int vduse_tap_open(char *ifname, size_t size);
 int vduse_net_server_start(struct vduse_net_server *s);
 void vduse_net_server_stop(struct vduse_net_server *s);
