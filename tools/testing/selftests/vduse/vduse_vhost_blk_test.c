@@ -591,7 +591,7 @@ static void expect_no_features(struct __test_metadata *_metadata,
 	EXPECT_EQ(EOPNOTSUPP, errno);
 	EXPECT_EQ(0U, self->ctl.seen[VDUSE_SET_VQ_READY]);
 	EXPECT_EQ(0U, self->ctl.seen[VDUSE_SUSPEND]);
-	EXPECT_EQ(0U, self->ctl.seen[VDUSE_RESUME]);
+	EXPECT_EQ(0U, self->ctl.seen[VDUSE_SEEN_RESUME]);
 }
 
 /* A cancelled migration: suspend, then resume without a reset. */
@@ -614,7 +614,7 @@ TEST_F(vhost, suspend_then_resume_mid_io)
 	wakeups = __atomic_load_n(&self->srv.wakeups, __ATOMIC_ACQUIRE);
 
 	ASSERT_EQ(0, ioctl(self->vhost, VHOST_VDPA_RESUME));
-	EXPECT_EQ(1U, self->ctl.seen[VDUSE_RESUME]);
+	EXPECT_EQ(1U, self->ctl.seen[VDUSE_SEEN_RESUME]);
 	EXPECT_EQ(BATCH, vmm_wait_batch(self, 20000));
 	/* The kick held while suspended reached the daemon on resume. */
 	EXPECT_LT(wakeups, __atomic_load_n(&self->srv.wakeups,
@@ -625,7 +625,7 @@ TEST_F(vhost, suspend_then_resume_mid_io)
 	EXPECT_EQ(0, ioctl(self->fd, VDUSE_VQ_INJECT_IRQ, &vq));
 	/* Resuming a running device is nothing new either. */
 	EXPECT_EQ(0, ioctl(self->vhost, VHOST_VDPA_RESUME));
-	EXPECT_EQ(1U, self->ctl.seen[VDUSE_RESUME]);
+	EXPECT_EQ(1U, self->ctl.seen[VDUSE_SEEN_RESUME]);
 
 	/* And it goes on serving. */
 	memset(self->mem + DATA_OFF, 0x5a, 4096);
@@ -655,7 +655,7 @@ TEST_F(vhost, suspend_then_restart_from_vring_base)
 	ASSERT_EQ(0, set_status(self->vhost, 0));
 	vduse_blk_server_stop(&self->srv);
 	self->serving = 0;
-	EXPECT_EQ(0U, self->ctl.seen[VDUSE_RESUME]);
+	EXPECT_EQ(0U, self->ctl.seen[VDUSE_SEEN_RESUME]);
 	/* The reset ended the suspension: interrupts go through again. */
 	__atomic_store_n(&self->srv.delay_ms, 0, __ATOMIC_RELAXED);
 	ASSERT_EQ(0, vmm_drive(self, base.num));
