@@ -199,6 +199,7 @@ struct vduse_vdpa;
  * @waitq: the daemon's readers and pollers
  * @next_request_id: request_id of the next request
  * @broken: a request timed out: every request fails from then on
+ * @broken_told: a read() of the current daemon reported @broken
  * @msg_timeout: seconds a request waits; 0 waits forever
  * @status: the status the daemon accepted; READ_ONCE() outside @lock
  * @vqs: @vq_num virtqueues, under @lock
@@ -239,12 +240,13 @@ struct vduse_dev {
 	u32 generation;
 	struct vduse_vq *vqs;
 
-	spinlock_t msg_lock; /* lists, @next_request_id, @broken */
+	spinlock_t msg_lock; /* lists, request ids, @broken, @broken_told */
 	struct list_head send_list;
 	struct list_head recv_list;
 	wait_queue_head_t waitq;
 	u32 next_request_id;
 	bool broken;
+	bool broken_told;
 	unsigned int msg_timeout;
 	u8 status;
 
