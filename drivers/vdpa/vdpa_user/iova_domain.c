@@ -51,6 +51,7 @@
 #include <linux/iova.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/vhost_iotlb.h>
@@ -644,12 +645,16 @@ void vduse_domain_free_coherent(struct vduse_domain *domain, size_t size,
  * @domain: the domain
  *
  * A sixteenth of the bounce range, so that one request cannot take it
- * all.
+ * all.  Below 4 MiB, a page: virtio-blk's largest request (1280 KiB, or
+ * 126 segments of this size) must fit in the range, or it is retried
+ * for ever.
  *
  * Return: a size in bytes.
  */
 size_t vduse_domain_max_mapping_size(struct vduse_domain *domain)
 {
+	if (domain->bounce_size < SZ_4M)
+		return PAGE_SIZE;
 	return domain->bounce_size >> 4;
 }
 

@@ -321,10 +321,9 @@ static inline struct vduse_vdpa *vdpa_to_vduse(struct vdpa_device *vdpa)
 #define VDUSE_MSG_TIMEOUT_DEFAULT	30
 #define VDUSE_MSG_TIMEOUT_MAX		86400
 
-/* Bounce range sizes (bounce_size). */
+/* Bounce range sizes (bounce_size), as mainline's. */
 #define VDUSE_BOUNCE_DEFAULT	SZ_64M
-/* Room for the largest request virtio-blk makes (1280 KiB) and more. */
-#define VDUSE_BOUNCE_MIN	SZ_4M
+#define VDUSE_BOUNCE_MIN	SZ_1M
 #define VDUSE_BOUNCE_MAX	SZ_1G
 
 /* Minor 0 is the control node; device nodes take the minors after it. */
