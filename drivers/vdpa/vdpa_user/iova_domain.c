@@ -921,7 +921,8 @@ int vduse_domain_set_umem(struct vduse_domain *domain,
 /**
  * vduse_domain_clear_umem() - take daemon memory out of the bounce range
  * @domain: the domain
- * @uaddr: what it was registered with
+ * @uaddr: what it was registered with, or 0: mainline's uapi has the
+ *	caller pass only the IOVA and the size
  * @size: what it was registered with
  *
  * The domain's own pages come back with the data of the moment: mappings
@@ -940,7 +941,8 @@ struct vduse_umem *vduse_domain_clear_umem(struct vduse_domain *domain,
 
 	unsigned long i;
 
-	if (!umem || umem->uaddr != uaddr || size != domain->bounce_size)
+	if (!umem || (uaddr && umem->uaddr != uaddr) ||
+	    size != domain->bounce_size)
 		return ERR_PTR(-EINVAL);
 
 	/* Slots that never had a page of the domain's get one now. */

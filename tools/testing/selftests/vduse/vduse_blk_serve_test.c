@@ -724,7 +724,7 @@ static void wait_reads(struct reader *r, unsigned int n)
 TEST_F(serve, umem)
 {
 	const size_t bsz = 64 << 20;
-	struct vduse_iova_umem u = { .size = bsz };
+	struct vduse_iova_umem u = { .size = bsz }, by_range = { .size = bsz };
 	struct vduse_iova_info info = { .start = 4096 };
 	struct reader r = { 0 }, w = { 0 };
 	long locked;
@@ -821,7 +821,9 @@ TEST_F(serve, umem)
 		ASSERT_EQ(0, umem_reg(&self->srv, self->fd, &u));
 		wait_reads(&r, 3);
 		wait_reads(&w, 3);
-		ASSERT_EQ(0, umem_dereg(&self->srv, self->fd, &u));
+		/* Every other time as a mainline daemon: iova and size only. */
+		ASSERT_EQ(0, umem_dereg(&self->srv, self->fd,
+					i & 1 ? &by_range : &u));
 		wait_reads(&w, 1);
 	}
 	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
