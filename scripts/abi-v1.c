@@ -26,9 +26,9 @@ _Static_assert(VDUSE_F_QUEUE_READY == 0, "VDUSE_F_QUEUE_READY");
 _Static_assert(VDUSE_F_SUSPEND == 1, "VDUSE_F_SUSPEND");
 _Static_assert(VDUSE_SET_VQ_READY == 4, "VDUSE_SET_VQ_READY");
 _Static_assert(VDUSE_SUSPEND == 5, "VDUSE_SUSPEND");
-/* This driver's extension: the next free numbers. */
-_Static_assert(VDUSE_F_RESUME == 2, "VDUSE_F_RESUME");
-_Static_assert(VDUSE_RESUME == 6, "VDUSE_RESUME");
+/* This driver's extension: numbers mainline will not reach. */
+_Static_assert(VDUSE_F_RESUME == 63, "VDUSE_F_RESUME");
+_Static_assert(VDUSE_RESUME == 0x8000, "VDUSE_RESUME");
 SIZE(vduse_vq_ready, 8);
 OFF(vduse_dev_request, vq_ready.num, 24);
 OFF(vduse_dev_request, vq_ready.ready, 28);

@@ -156,6 +156,10 @@ static const struct vduse_config_field vduse_net_fields[] = {
 	VDUSE_FIELD(VIRTIO_NET_F_MTU, struct virtio_net_config, mtu),
 	VDUSE_FIELD(VIRTIO_NET_F_SPEED_DUPLEX, struct virtio_net_config,
 		    duplex),
+	VDUSE_FIELD(VIRTIO_NET_F_RSS, struct virtio_net_config,
+		    supported_hash_types),
+	VDUSE_FIELD(VIRTIO_NET_F_HASH_REPORT, struct virtio_net_config,
+		    supported_hash_types),
 };
 
 /**
@@ -184,7 +188,13 @@ struct vduse_dev_type {
 #define VDUSE_NET_CVQ_FEATURES						\
 	(BIT_ULL(VIRTIO_NET_F_CTRL_RX) | BIT_ULL(VIRTIO_NET_F_CTRL_VLAN) |	\
 	 BIT_ULL(VIRTIO_NET_F_GUEST_ANNOUNCE) | BIT_ULL(VIRTIO_NET_F_MQ) |	\
-	 BIT_ULL(VIRTIO_NET_F_CTRL_MAC_ADDR))
+	 BIT_ULL(VIRTIO_NET_F_CTRL_MAC_ADDR) |				\
+	 BIT_ULL(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) |			\
+	 BIT_ULL(VIRTIO_NET_F_CTRL_RX_EXTRA) |				\
+	 BIT_ULL(VIRTIO_NET_F_DEVICE_STATS) |				\
+	 BIT_ULL(VIRTIO_NET_F_VQ_NOTF_COAL) |				\
+	 BIT_ULL(VIRTIO_NET_F_NOTF_COAL) | BIT_ULL(VIRTIO_NET_F_RSS) |	\
+	 BIT_ULL(VIRTIO_NET_F_HASH_REPORT))
 
 /*
  * What the virtio_net driver would refuse, or use to its harm: a MAC it
@@ -251,8 +261,11 @@ static const struct vduse_dev_type vduse_dev_types[] = {
 	{
 		.device_id = VIRTIO_ID_NET,
 		/*
-		 * The control virtqueue, with the watchdog in cvq.c: the
-		 * kernel's virtio_net spins for its answers.
+		 * Everything the virtio-net driver handles or ignores: the
+		 * legacy GSO bit (DPDK offers it) is never negotiated by a
+		 * VERSION_1 driver.  The control virtqueue comes with the
+		 * watchdog in cvq.c: the kernel's virtio_net spins for its
+		 * answers.
 		 */
 		.features = BIT_ULL(VIRTIO_NET_F_CSUM) |
 			    BIT_ULL(VIRTIO_NET_F_GUEST_CSUM) |
@@ -269,6 +282,13 @@ static const struct vduse_dev_type vduse_dev_types[] = {
 			    BIT_ULL(VIRTIO_NET_F_MRG_RXBUF) |
 			    BIT_ULL(VIRTIO_NET_F_STATUS) |
 			    BIT_ULL(VIRTIO_NET_F_SPEED_DUPLEX) |
+			    BIT_ULL(VIRTIO_NET_F_GSO) |
+			    BIT_ULL(VIRTIO_NET_F_GUEST_USO4) |
+			    BIT_ULL(VIRTIO_NET_F_GUEST_USO6) |
+			    BIT_ULL(VIRTIO_NET_F_HOST_USO) |
+			    BIT_ULL(VIRTIO_NET_F_GUEST_HDRLEN) |
+			    BIT_ULL(VIRTIO_NET_F_RSC_EXT) |
+			    BIT_ULL(VIRTIO_NET_F_STANDBY) |
 			    BIT_ULL(VIRTIO_NET_F_CTRL_VQ) |
 			    VDUSE_NET_CVQ_FEATURES,
 		.min_vqs = 2,

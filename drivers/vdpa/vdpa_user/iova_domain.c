@@ -56,6 +56,7 @@
 #include <linux/iova.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/vhost_iotlb.h>
@@ -669,12 +670,16 @@ void vduse_domain_free_coherent(struct vduse_domain *domain, size_t size,
  * @domain: the domain
  *
  * A sixteenth of the bounce range, so that one request cannot take it
- * all.
+ * all.  Below 4 MiB, a page: virtio-blk's largest request (1280 KiB, or
+ * 126 segments of this size) must fit in the range, or it is retried
+ * for ever.
  *
  * Return: a size in bytes.
  */
 size_t vduse_domain_max_mapping_size(struct vduse_domain *domain)
 {
+	if (domain->bounce_size < SZ_4M)
+		return PAGE_SIZE;
 	return domain->bounce_size >> 4;
 }
 
@@ -1001,7 +1006,8 @@ int vduse_domain_set_umem(struct vduse_domain *domain,
 /**
  * vduse_domain_clear_umem() - take daemon memory out of the bounce range
  * @domain: the domain
- * @uaddr: what it was registered with
+ * @uaddr: what it was registered with, or 0: mainline's uapi has the
+ *	caller pass only the IOVA and the size
  * @size: what it was registered with
  *
  * The domain's own pages come back with the data of the moment: mappings
@@ -1018,7 +1024,8 @@ struct vduse_umem *vduse_domain_clear_umem(struct vduse_domain *domain,
 	struct vduse_umem *umem = domain->umem;
 	unsigned long flags;
 
-	if (!umem || umem->uaddr != uaddr || size != domain->bounce_size)
+	if (!umem || (uaddr && umem->uaddr != uaddr) ||
+	    size != domain->bounce_size)
 		return ERR_PTR(-EINVAL);
 
 	/* A page for every slot was set aside at registration. */

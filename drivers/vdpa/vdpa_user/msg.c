@@ -10,11 +10,16 @@
  * When the daemon closes its node, requests it read but never answered
  * go back to the head of send_list, in order, for the next daemon.
  *
+ * A broken device is reported once to each daemon: poll() shows EPOLLERR
+ * and read() fails with EIO until a read() has said so; from then on
+ * they behave as for an empty queue, so an event loop that reads on
+ * EPOLLERR neither spins nor blocks in read() for good.
+ *
  * This is the only file that sleeps on the daemon.
  *
  * Locking (see "DOC: Locking" in vduse.h): vduse_dev.msg_lock, a
- * spinlock, protects both lists, next_request_id and broken.  Nothing
- * copies to or from userspace under it.  A message lives on its sender's
+ * spinlock, protects both lists, next_request_id, broken and
+ * broken_told.  Nothing copies to or from userspace under it.  A message lives on its sender's
  * stack: every path that ends the sender's wait unlinks it under
  * msg_lock first, so no one touches it after the sender returns.
  */
@@ -236,12 +241,21 @@ void vduse_msg_requeue(struct vduse_dev *vdev)
 {
 	spin_lock(&vdev->msg_lock);
 	list_splice_init(&vdev->recv_list, &vdev->send_list);
+	/* The next daemon is told of a break too. */
+	vdev->broken_told = false;
 	spin_unlock(&vdev->msg_lock);
+}
+
+/* A break read() has yet to report; lockless in the wait condition. */
+static bool vduse_msg_break_untold(struct vduse_dev *vdev)
+{
+	return READ_ONCE(vdev->broken) && !READ_ONCE(vdev->broken_told);
 }
 
 static bool vduse_msg_has_work(struct vduse_dev *vdev)
 {
-	return vduse_msg_broken(vdev) || !list_empty_careful(&vdev->send_list);
+	return vduse_msg_break_untold(vdev) ||
+	       !list_empty_careful(&vdev->send_list);
 }
 
 /**
@@ -253,14 +267,15 @@ static bool vduse_msg_has_work(struct vduse_dev *vdev)
  *
  * Return: the size of a request, -EINVAL for a short buffer, -EAGAIN
  * when nothing is queued and @nonblock, -ERESTARTSYS on a signal, -EIO
- * when the device is broken, -EFAULT when @buf faults (the request stays
- * first in line).
+ * the first time after the device broke, -EFAULT when @buf faults (the
+ * request stays first in line).
  */
 ssize_t vduse_msg_read(struct vduse_dev *vdev, char __user *buf, size_t count,
 		       bool nonblock)
 {
 	struct vduse_dev_request req;
 	struct vduse_msg *msg;
+	bool awaited;
 	int ret;
 
 	if (count < sizeof(req))
@@ -268,7 +283,8 @@ ssize_t vduse_msg_read(struct vduse_dev *vdev, char __user *buf, size_t count,
 
 	spin_lock(&vdev->msg_lock);
 	for (;;) {
-		if (vdev->broken) {
+		if (vduse_msg_break_untold(vdev)) {
+			WRITE_ONCE(vdev->broken_told, true);
 			ret = -EIO;
 			goto out_unlock;
 		}
@@ -293,8 +309,12 @@ ssize_t vduse_msg_read(struct vduse_dev *vdev, char __user *buf, size_t count,
 	 * is used outside the lock.
 	 */
 	req = msg->req;
+	awaited = !list_empty(&vdev->recv_list);
 	list_move_tail(&msg->node, &vdev->recv_list);
 	spin_unlock(&vdev->msg_lock);
+	/* A reply is awaited now: pollers for EPOLLOUT may write. */
+	if (!awaited)
+		wake_up_poll(&vdev->waitq, EPOLLOUT | EPOLLWRNORM);
 
 	if (!copy_to_user(buf, &req, sizeof(req)))
 		return sizeof(req);
@@ -368,21 +388,24 @@ out_unlock:
  * @file: the daemon's file
  * @wait: the poll table
  *
- * Return: EPOLLOUT always, EPOLLIN when a request is queued, EPOLLERR
- * when the device is broken.
+ * Return: EPOLLIN when a request is queued, EPOLLOUT while one was read
+ * and awaits its answer, EPOLLERR when the device broke and no read()
+ * reported it yet.
  */
 __poll_t vduse_msg_poll(struct vduse_dev *vdev, struct file *file,
 			poll_table *wait)
 {
-	__poll_t mask = EPOLLOUT | EPOLLWRNORM;
+	__poll_t mask = 0;
 
 	poll_wait(file, &vdev->waitq, wait);
 
 	spin_lock(&vdev->msg_lock);
-	if (vdev->broken)
+	if (vduse_msg_break_untold(vdev))
 		mask |= EPOLLERR;
-	else if (!list_empty(&vdev->send_list))
+	if (!list_empty(&vdev->send_list))
 		mask |= EPOLLIN | EPOLLRDNORM;
+	if (!list_empty(&vdev->recv_list))
+		mask |= EPOLLOUT | EPOLLWRNORM;
 	spin_unlock(&vdev->msg_lock);
 
 	return mask;

@@ -14,6 +14,7 @@
 #include <linux/kstrtox.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/sysfs.h>
 
 #include "vduse.h"
@@ -63,18 +64,20 @@ static ssize_t bounce_size_store(struct device *d,
 				 const char *buf, size_t count)
 {
 	struct vduse_dev *vdev = to_vduse_dev(d);
+	unsigned int base = strncasecmp(buf, "0x", 2) ? 10 : 16;
 	u64 size;
 	int ret = 0;
 
-	if (kstrtou64(buf, 0, &size) || size < VDUSE_BOUNCE_MIN ||
-	    size > VDUSE_BOUNCE_MAX || !PAGE_ALIGNED(size))
+	/* Decimal as mainline takes it (hex with 0x too), aligned down. */
+	if (kstrtou64(buf, base, &size) || size < VDUSE_BOUNCE_MIN ||
+	    size > VDUSE_BOUNCE_MAX)
 		return -EINVAL;
 
 	mutex_lock(&vdev->lock);
 	if (vdev->attached)
 		ret = -EBUSY;
 	else
-		vdev->bounce_size = size;
+		vdev->bounce_size = size & PAGE_MASK;
 	mutex_unlock(&vdev->lock);
 
 	return ret ? ret : count;

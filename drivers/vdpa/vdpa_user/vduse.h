@@ -252,6 +252,7 @@ extern const char * const vduse_vq_stat_names[VDUSE_VQ_STATS];
  * @next_request_id: request_id of the next request
  * @broken: a request timed out: every request fails from then on
  * @msg_stats: what the relay did, under @msg_lock
+ * @broken_told: a read() of the current daemon reported @broken
  * @msg_timeout: seconds a request waits; 0 waits forever
  * @status: the status the daemon accepted; READ_ONCE() outside @lock
  * @vqs: @vq_num virtqueues, under @lock
@@ -295,13 +296,14 @@ struct vduse_dev {
 	u32 generation;
 	struct vduse_vq *vqs;
 
-	spinlock_t msg_lock; /* lists, @next_request_id, @broken */
+	spinlock_t msg_lock; /* lists, request ids, @broken, @broken_told */
 	struct list_head send_list;
 	struct list_head recv_list;
 	wait_queue_head_t waitq;
 	u32 next_request_id;
 	bool broken;
 	struct vduse_msg_stats msg_stats;
+	bool broken_told;
 	unsigned int msg_timeout;
 	u8 status;
 
@@ -378,10 +380,9 @@ static inline struct vduse_vdpa *vdpa_to_vduse(struct vdpa_device *vdpa)
 #define VDUSE_MSG_TIMEOUT_DEFAULT	30
 #define VDUSE_MSG_TIMEOUT_MAX		86400
 
-/* Bounce range sizes (bounce_size). */
+/* Bounce range sizes (bounce_size), as mainline's. */
 #define VDUSE_BOUNCE_DEFAULT	SZ_64M
-/* Room for the largest request virtio-blk makes (1280 KiB) and more. */
-#define VDUSE_BOUNCE_MIN	SZ_4M
+#define VDUSE_BOUNCE_MIN	SZ_1M
 #define VDUSE_BOUNCE_MAX	SZ_1G
 
 /* Minor 0 is the control node; device nodes take the minors after it. */

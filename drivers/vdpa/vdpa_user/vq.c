@@ -215,6 +215,10 @@ static void vduse_vq_kick_now(struct vduse_vq *vq)
 {
 	unsigned long flags;
 
+	/* As in mainline, a queue that is not ready is not kicked. */
+	if (!READ_ONCE(vq->ready))
+		return;
+
 	spin_lock_irqsave(&vq->kick_lock, flags);
 	if (vq->kickfd && !vq->kicks_held) {
 		eventfd_signal(vq->kickfd);
@@ -236,7 +240,8 @@ static void vduse_vq_kick_work(struct work_struct *work)
  * @vq: the virtqueue
  *
  * Signals the daemon's eventfd, or remembers the kick until there is one
- * and the device is not suspended.  May be called in atomic context.  A
+ * and the device is not suspended; drops it when the queue is not ready.
+ * May be called in atomic context.  A
  * kick from inside another eventfd's wakeup (vhost-vdpa relays the VMM's
  * kick eventfd that way) may not signal one: it goes through a work item.
  */
@@ -630,6 +635,7 @@ void vduse_vq_enable_cb(struct vduse_vq *vq, bool enable)
  */
 void vduse_vqs_reset(struct vduse_dev *vdev)
 {
+	struct eventfd_ctx *old;
 	u32 i;
 
 	lockdep_assert_held(&vdev->lock);
@@ -652,11 +658,18 @@ void vduse_vqs_reset(struct vduse_dev *vdev)
 		vq->irq_cost = 0;
 		spin_unlock_irq(&vq->irq_lock);
 
-		/* A kick held across the reset belongs to the old driver. */
+		/*
+		 * As in mainline, the eventfd goes with the driver's session:
+		 * the daemon sets one after the next DRIVER_OK.  A kick
+		 * remembered across the reset belongs to the old driver.
+		 */
 		spin_lock_irq(&vq->kick_lock);
-		if (vq->kicks_held && vq->kickfd)
-			vq->kicked = false;
+		old = vq->kickfd;
+		vq->kickfd = NULL;
+		vq->kicked = false;
 		vq->kicks_held = false;
 		spin_unlock_irq(&vq->kick_lock);
+		if (old)
+			eventfd_ctx_put(old);
 	}
 }

@@ -138,9 +138,11 @@ struct vduse_dev_config {
  *
  * Bit number of a VDUSE feature, valid only together with
  * VDUSE_F_SUSPEND: a device created with it also offers resume and sends
- * VDUSE_RESUME.  Mainline VDUSE does not define this bit.
+ * VDUSE_RESUME.  Mainline VDUSE does not define this bit; it numbers its
+ * features upwards from 0, so this one takes the top bit, which mainline
+ * would hand out last.
  */
-#define VDUSE_F_RESUME		2
+#define VDUSE_F_RESUME		63
 
 /**
  * define VDUSE_GET_FEATURES - read the VDUSE features this kernel offers
@@ -445,7 +447,8 @@ struct vduse_iova_info {
  * @VDUSE_SUSPEND: stop processing buffers and answer once stopped; no
  *	payload (VDUSE_F_SUSPEND)
  * @VDUSE_RESUME: process buffers again, from where the queues stand; no
- *	payload (VDUSE_F_RESUME, this driver's extension)
+ *	payload (VDUSE_F_RESUME, this driver's extension: numbered far
+ *	above the types mainline hands out upwards from 0)
  */
 enum vduse_req_type {
 	VDUSE_GET_VQ_STATE,
@@ -454,7 +457,7 @@ enum vduse_req_type {
 	VDUSE_SET_VQ_GROUP_ASID,
 	VDUSE_SET_VQ_READY,
 	VDUSE_SUSPEND,
-	VDUSE_RESUME,
+	VDUSE_RESUME = 0x8000,
 };
 
 /**

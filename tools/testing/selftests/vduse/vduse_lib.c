@@ -134,8 +134,11 @@ static void *vduse_ctl_daemon_main(void *data)
 			break;
 		if (read(d->fd, &req, sizeof(req)) != sizeof(req))
 			continue;
-		if (req.type < 8)
+		if (req.type < VDUSE_SEEN_RESUME)
 			__atomic_fetch_add(&d->seen[req.type], 1,
+					   __ATOMIC_RELAXED);
+		else if (req.type == VDUSE_RESUME)
+			__atomic_fetch_add(&d->seen[VDUSE_SEEN_RESUME], 1,
 					   __ATOMIC_RELAXED);
 		if (req.type == VDUSE_SET_STATUS) {
 			__atomic_fetch_or(&d->statuses, req.s.status,

@@ -53,6 +53,9 @@ int vduse_destroy(int ctrl_fd, const char *name);
 /* Open /dev/vduse/NAME read-write; the fd or -errno. */
 int vduse_dev_open(const char *name);
 
+/* Where vduse_ctl_daemon.seen counts VDUSE_RESUME (type 0x8000). */
+#define VDUSE_SEEN_RESUME	7
+
 /*
  * A control-path daemon: a thread that answers every request on a device
  * node.  policy() decides each answer (VDUSE_REQ_RESULT_*); NULL accepts
@@ -75,7 +78,7 @@ struct vduse_ctl_daemon {
 	pthread_t thread;
 	/* Shared with the thread: accessed with __atomic builtins. */
 	int stop;
-	unsigned int seen[8];
+	unsigned int seen[8];	/* per type; VDUSE_RESUME in the last */
 	unsigned int statuses;	/* OR of every status seen */
 	unsigned int status;	/* the last status seen */
 	struct vduse_iova_range last_iova;	/* of the last UPDATE_IOTLB */
@@ -202,7 +205,10 @@ struct vduse_net_server {
 	struct vduse_iova_cache iova;
 };
 
-/* A TAP interface (IFF_TAP | IFF_NO_PI, non-blocking); fd or -errno. */
+/*
+ * A TAP interface (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR with the 12-byte
+ * VERSION_1 header, no offloads, non-blocking); fd or -errno.
+ */
 int vduse_tap_open(char *ifname, size_t size);
 int vduse_net_server_start(struct vduse_net_server *s);
 void vduse_net_server_stop(struct vduse_net_server *s);

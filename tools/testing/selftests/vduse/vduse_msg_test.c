@@ -141,8 +141,37 @@ TEST_F(msg, empty_queue_eagain_and_poll)
 	EXPECT_EQ(EAGAIN, errno);
 	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, flags));
 
+	/* Nothing to read, no reply awaited: nothing to report. */
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
+	EXPECT_EQ(0, pfd.revents);
+}
+
+/*
+ * As in mainline, EPOLLOUT means a request was read and awaits its
+ * answer: a daemon that polls for it does not spin on an idle device.
+ */
+TEST_F(msg, pollout_only_while_a_reply_is_awaited)
+{
+	struct pollfd pfd = { .fd = self->fd, .events = POLLIN | POLLOUT };
+	struct vduse_dev_request req;
+	pid_t pid;
+
+	pid = spawn_add();
+	ASSERT_LT(0, pid);
+	ASSERT_TRUE(wait_readable(self->fd, 20000));
+	ASSERT_EQ(1, poll(&pfd, 1, 0));
+	EXPECT_EQ(POLLIN, pfd.revents);
+	ASSERT_EQ(sizeof(req), read(self->fd, &req, sizeof(req)));
+	pfd.events = POLLOUT;
 	ASSERT_EQ(1, poll(&pfd, 1, 0));
 	EXPECT_EQ(POLLOUT, pfd.revents);
+	answer(self->fd, &req, VDUSE_REQ_RESULT_OK);
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
+	EXPECT_EQ(0, pfd.revents);
+
+	ASSERT_EQ(0, vduse_ctl_daemon_start(&self->d, self->fd));
+	self->daemon_running = 1;
+	EXPECT_EQ(0, wait_pid(pid, 60));
 }
 
 TEST_F(msg, bad_reads_and_writes)
@@ -281,11 +310,31 @@ TEST_F(msg, silent_daemon_breaks_device)
 
 	ASSERT_LT(0, vduse_sysfs_read(SYSFS "/broken", buf, sizeof(buf)));
 	EXPECT_STREQ("1", buf);
-	EXPECT_EQ(-1, read(self->fd, &req, sizeof(req)));
-	EXPECT_EQ(EIO, errno);
+	/*
+	 * Told once: EPOLLERR and EIO until a read() said so, then as an
+	 * empty queue, so that an event loop that reads on EPOLLERR (as
+	 * qemu-storage-daemon's does) neither spins nor hangs in read().
+	 */
 	pfd.fd = self->fd;
 	ASSERT_EQ(1, poll(&pfd, 1, 0));
 	EXPECT_TRUE(!!(pfd.revents & POLLERR));
+	EXPECT_EQ(-1, read(self->fd, &req, sizeof(req)));
+	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
+	EXPECT_EQ(0, pfd.revents);
+	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, O_NONBLOCK));
+	EXPECT_EQ(-1, read(self->fd, &req, sizeof(req)));
+	EXPECT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, 0));
+	/* The next daemon is told too. */
+	close(self->fd);
+	self->fd = vduse_dev_open(NAME);
+	ASSERT_LE(0, self->fd);
+	pfd.fd = self->fd;
+	ASSERT_EQ(1, poll(&pfd, 1, 0));
+	EXPECT_TRUE(!!(pfd.revents & POLLERR));
+	EXPECT_EQ(-1, read(self->fd, &req, sizeof(req)));
+	EXPECT_EQ(EIO, errno);
 	/* Nothing about the device changes any more... */
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_DEV_SET_CONFIG, &cfg));
 	EXPECT_EQ(EIO, errno);

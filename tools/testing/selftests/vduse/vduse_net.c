@@ -2,9 +2,13 @@
 /*
  * A virtio-net device served from a VDUSE device node and bridged to a
  * TAP interface: what a network daemon does, in the small.  Split rings,
- * no indirect descriptors, no offloads; the control virtqueue answers
- * the commands virtio_net sends (RX mode, MAC, VLAN, announce, queue
- * pairs) and records the MAC address and the number of queue pairs.
+ * direct and indirect descriptors.  The TAP carries a virtio-net header
+ * too (IFF_VNET_HDR), so what the driver sends with checksum or
+ * segmentation offloads goes out as it is and the TAP finishes it; what
+ * the TAP delivers is complete (no offloads are enabled on it), so a
+ * plain header goes with it.  The control virtqueue answers the commands
+ * virtio_net sends (RX mode, MAC, VLAN, announce, queue pairs) and
+ * records the MAC address and the number of queue pairs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +28,8 @@
 #include "vduse_lib.h"
 
 #define NET_HDR_LEN	sizeof(struct virtio_net_hdr_mrg_rxbuf)
-#define NET_FRAME_MAX	(65536 + NET_HDR_LEN)
+/* A header and the largest segmentation offload frame, with room. */
+#define NET_FRAME_MAX	(65536 + 4096)
 
 struct net_vq {
 	uint32_t index;
@@ -39,16 +44,20 @@ struct net_vq {
 
 int vduse_tap_open(char *ifname, size_t size)
 {
-	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
-	int fd;
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
+	int fd, hdr_len = NET_HDR_LEN, ret;
 
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "vdtap%%d");
-	if (ioctl(fd, TUNSETIFF, &ifr)) {
+	/* The VERSION_1 header, num_buffers included, both ways. */
+	if (ioctl(fd, TUNSETIFF, &ifr) ||
+	    ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) ||
+	    ioctl(fd, TUNSETOFFLOAD, 0)) {
+		ret = -errno;
 		close(fd);
-		return -errno;
+		return ret;
 	}
 	snprintf(ifname, size, "%s", ifr.ifr_name);
 	return fd;
@@ -63,41 +72,54 @@ static void net_fail(struct vduse_net_server *s, int err)
 }
 
 /*
- * Walk the chain at head: copy what the driver wrote into out (up to
- * out_size), and note up to max_in writable descriptors.  Returns the
- * bytes read, or -1 for a chain this server cannot follow.
+ * Walk the chain at head, into one indirect table at most: copy what the
+ * driver wrote into out (up to out_size), and note up to max_in writable
+ * descriptors.  Returns the bytes read, or -1 for a chain this server
+ * cannot follow.
  */
 static ssize_t net_chain(struct vduse_net_server *s, struct net_vq *q,
 			 uint16_t head, uint8_t *out, size_t out_size,
 			 struct vring_desc *in, int *n_in, int max_in)
 {
+	struct vring_desc *table = q->desc;
+	uint32_t size = q->num, left = q->num;
+	int indirect = 0;
 	uint16_t i = head;
 	size_t got = 0;
-	uint32_t n;
 
 	*n_in = 0;
-	for (n = 0; n < q->num; n++) {
-		struct vring_desc *d = &q->desc[i];
+	while (left--) {
+		struct vring_desc d = table[i];
 		void *buf;
 
-		if (d->flags & VRING_DESC_F_INDIRECT)
-			return -1;
-		buf = vduse_iova_to_va(&s->iova, d->addr, d->len);
+		if (d.flags & VRING_DESC_F_INDIRECT) {
+			if (indirect || !d.len || d.len % sizeof(d))
+				return -1;
+			table = vduse_iova_to_va(&s->iova, d.addr, d.len);
+			if (!table)
+				return -1;
+			size = d.len / sizeof(d);
+			left = size;
+			indirect = 1;
+			i = 0;
+			continue;
+		}
+		buf = vduse_iova_to_va(&s->iova, d.addr, d.len);
 		if (!buf)
 			return -1;
-		if (d->flags & VRING_DESC_F_WRITE) {
+		if (d.flags & VRING_DESC_F_WRITE) {
 			if (*n_in < max_in)
-				in[(*n_in)++] = *d;
-		} else if (got + d->len <= out_size) {
-			memcpy(out + got, buf, d->len);
-			got += d->len;
+				in[(*n_in)++] = d;
+		} else if (got + d.len <= out_size) {
+			memcpy(out + got, buf, d.len);
+			got += d.len;
 		} else {
 			return -1;
 		}
-		if (!(d->flags & VRING_DESC_F_NEXT))
+		if (!(d.flags & VRING_DESC_F_NEXT))
 			return got;
-		i = d->next;
-		if (i >= q->num)
+		i = d.next;
+		if (i >= size)
 			return -1;
 	}
 	return -1;
@@ -143,13 +165,10 @@ static void net_tx(struct vduse_net_server *s, struct net_vq *q,
 		ssize_t len = net_chain(s, q, head, buf, NET_FRAME_MAX, in,
 					&n_in, 1);
 
-		if (len < (ssize_t)NET_HDR_LEN) {
+		if (len < (ssize_t)NET_HDR_LEN)
 			net_fail(s, -EINVAL);
-		} else if (s->tap >= 0 &&
-			   write(s->tap, buf + NET_HDR_LEN,
-				 len - NET_HDR_LEN) > 0) {
+		else if (s->tap >= 0 && write(s->tap, buf, len) > 0)
 			__atomic_fetch_add(&s->tx_frames, 1, __ATOMIC_RELAXED);
-		}
 		net_push(q, head, 0);
 		any = 1;
 	}
@@ -359,14 +378,15 @@ static void net_session(struct vduse_net_server *s, uint8_t *buf,
 		if (q[0].kick < 0)
 			continue;
 		for (;;) {
+			/* The TAP's header says nothing the driver needs. */
 			if (!pending && s->tap >= 0)
-				pending = read(s->tap, frame, NET_FRAME_MAX -
-					       NET_HDR_LEN);
-			if (pending <= 0) {
+				pending = read(s->tap, frame, NET_FRAME_MAX);
+			if (pending <= (ssize_t)NET_HDR_LEN) {
 				pending = 0;
 				break;
 			}
-			if (!net_rx_one(s, &q[0], frame, pending))
+			if (!net_rx_one(s, &q[0], frame + NET_HDR_LEN,
+					pending - NET_HDR_LEN))
 				break;
 			pending = 0;
 			net_irq(s, &q[0]);

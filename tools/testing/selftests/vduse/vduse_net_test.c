@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
 
 #include "../kselftest_harness.h"
 #include "vduse_lib.h"
@@ -384,10 +385,47 @@ struct net_fixture {
 	char ifname[64], tapname[IFNAMSIZ];
 };
 
+/*
+ * What DPDK's vhost library (lib/vhost/vduse.c) offers on every VDUSE
+ * net device it creates, up to 23.07; 23.11 adds the control virtqueue
+ * and MQ when it has more than one queue pair.  Its configuration space
+ * is a zeroed struct virtio_net_config but for max_virtqueue_pairs, its
+ * alignment the page size.
+ */
+#define DPDK_NET_FEATURES						\
+	(BIT_ULL(VIRTIO_NET_F_MRG_RXBUF) | BIT_ULL(VIRTIO_F_ANY_LAYOUT) |	\
+	 BIT_ULL(VIRTIO_F_VERSION_1) | BIT_ULL(VIRTIO_NET_F_GSO) |		\
+	 BIT_ULL(VIRTIO_NET_F_HOST_TSO4) | BIT_ULL(VIRTIO_NET_F_HOST_TSO6) |	\
+	 BIT_ULL(VIRTIO_NET_F_HOST_UFO) | BIT_ULL(VIRTIO_NET_F_HOST_ECN) |	\
+	 BIT_ULL(VIRTIO_NET_F_CSUM) | BIT_ULL(VIRTIO_NET_F_GUEST_CSUM) |	\
+	 BIT_ULL(VIRTIO_NET_F_GUEST_TSO4) | BIT_ULL(VIRTIO_NET_F_GUEST_TSO6) |	\
+	 BIT_ULL(VIRTIO_NET_F_GUEST_UFO) | BIT_ULL(VIRTIO_NET_F_GUEST_ECN) |	\
+	 BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC) | BIT_ULL(VIRTIO_F_IN_ORDER) |	\
+	 BIT_ULL(VIRTIO_F_ACCESS_PLATFORM))
+#define DPDK_2311_NET_FEATURES						\
+	(DPDK_NET_FEATURES | BIT_ULL(VIRTIO_NET_F_CTRL_VQ) |		\
+	 BIT_ULL(VIRTIO_NET_F_MQ))
+
+static void dpdk_net_config(struct vduse_test_config *c, uint64_t features,
+			    uint16_t pairs)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->cfg.name, sizeof(c->cfg.name), "%s", NAME);
+	c->cfg.device_id = VIRTIO_ID_NET;
+	c->cfg.features = features;
+	c->cfg.vq_num = 2 * pairs + (pairs > 1);
+	c->cfg.vq_align = getpagesize();
+	c->cfg.config_size = sizeof(struct virtio_net_config);
+	net_space(c)->max_virtqueue_pairs = pairs;
+}
+
+enum net_mode { NET_CVQ_MQ, NET_SILENT_CVQ, NET_DPDK };
+
 /* 0, or which step failed, negated. */
-static int net_fixture_up(struct net_fixture *f, int silent)
+static int net_fixture_up(struct net_fixture *f, enum net_mode mode)
 {
 	struct vduse_vq_config vq = { .max_size = 256 };
+	int silent = mode == NET_SILENT_CVQ;
 	struct vduse_test_config c;
 	char path[128];
 	int i;
@@ -400,7 +438,9 @@ static int net_fixture_up(struct net_fixture *f, int silent)
 			  (1ULL << VIRTIO_NET_F_CTRL_RX) |
 			  (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR);
 	net_space(&c)->status = VIRTIO_NET_S_LINK_UP;
-	if (!silent) {
+	if (mode == NET_DPDK) {
+		dpdk_net_config(&c, DPDK_NET_FEATURES, 1);
+	} else if (!silent) {
 		c.cfg.features |= 1ULL << VIRTIO_NET_F_MQ;
 		net_space(&c)->max_virtqueue_pairs = 2;
 		c.cfg.vq_num = 5;
@@ -431,7 +471,7 @@ static int net_fixture_up(struct net_fixture *f, int silent)
 	f->srv.fd = f->fd;
 	f->srv.ctl = &f->ctl;
 	f->srv.nvqs = c.cfg.vq_num;
-	f->srv.cvq = c.cfg.vq_num - 1;
+	f->srv.cvq = mode == NET_DPDK ? -1 : (int)c.cfg.vq_num - 1;
 	f->srv.max_pairs = silent ? 1 : 2;
 	f->srv.cvq_silent = silent;
 	if (vduse_ctl_daemon_start(&f->ctl, f->fd) ||
@@ -474,7 +514,7 @@ TEST(traffic_mac_and_queue_pairs)
 
 	shell("ip netns del " NS_DEV " 2>/dev/null");
 	shell("ip netns del " NS_TAP " 2>/dev/null");
-	ASSERT_EQ(0, net_fixture_up(&f, 0));
+	ASSERT_EQ(0, net_fixture_up(&f, NET_CVQ_MQ));
 	ASSERT_EQ(0, shell("ip netns add " NS_DEV " && ip netns add " NS_TAP));
 	ASSERT_EQ(0, shell("ip link set %s netns " NS_DEV, f.ifname));
 	ASSERT_EQ(0, shell("ip link set %s netns " NS_TAP, f.tapname));
@@ -512,6 +552,65 @@ TEST(traffic_mac_and_queue_pairs)
 	EXPECT_EQ(0, net_fixture_down(&f));
 }
 
+/* Both namespaces, the device's interface and the TAP in them, up. */
+static int netns_up(struct net_fixture *f)
+{
+	shell("ip netns del " NS_DEV " 2>/dev/null");
+	shell("ip netns del " NS_TAP " 2>/dev/null");
+	if (shell("ip netns add " NS_DEV " && ip netns add " NS_TAP) ||
+	    shell("ip link set %s netns " NS_DEV, f->ifname) ||
+	    shell("ip link set %s netns " NS_TAP, f->tapname))
+		return -1;
+	if (shell("ip -n %s addr add %s/24 dev %s && ip -n %s link set %s up",
+		  NS_DEV, IP_DEV, f->ifname, NS_DEV, f->ifname) ||
+	    shell("ip -n %s addr add %s/24 dev %s && ip -n %s link set %s up",
+		  NS_TAP, IP_TAP, f->tapname, NS_TAP, f->tapname))
+		return -2;
+	return 0;
+}
+
+/*
+ * DPDK's vhost library offers its own feature set on every device; both
+ * the 23.07 set and the 23.11 one (with the control virtqueue and MQ)
+ * are accepted.  The 23.07 one runs under virtio_net: the driver takes
+ * the checksum and segmentation offloads and indirect descriptors, and
+ * ping and TCP pass through a daemon that hands the virtio-net header to
+ * a TAP interface.
+ */
+TEST(dpdk_feature_sets)
+{
+	const uint64_t want = BIT_ULL(VIRTIO_NET_F_CSUM) |
+			      BIT_ULL(VIRTIO_NET_F_HOST_TSO4) |
+			      BIT_ULL(VIRTIO_NET_F_GUEST_CSUM) |
+			      BIT_ULL(VIRTIO_NET_F_MRG_RXBUF) |
+			      BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC);
+	struct vduse_test_config c;
+	struct net_fixture f;
+	uint64_t driver = 0;
+	int ctrl;
+
+	ctrl = vduse_ctrl_open();
+	ASSERT_LE(0, ctrl);
+	dpdk_net_config(&c, DPDK_2311_NET_FEATURES, 4);
+	EXPECT_EQ(0, vduse_create(ctrl, &c));
+	EXPECT_EQ(0, vduse_destroy(ctrl, NAME));
+	dpdk_net_config(&c, DPDK_NET_FEATURES, 1);
+	EXPECT_EQ(0, vduse_create(ctrl, &c));
+	EXPECT_EQ(0, vduse_destroy(ctrl, NAME));
+	close(ctrl);
+
+	ASSERT_EQ(0, net_fixture_up(&f, NET_DPDK));
+	ASSERT_EQ(0, ioctl(f.fd, VDUSE_DEV_GET_FEATURES, &driver));
+	EXPECT_EQ(want, driver & want);
+	ASSERT_EQ(0, netns_up(&f));
+	EXPECT_EQ(0, ping_tap());
+	EXPECT_EQ(XFER_BYTES, tcp_transfer());
+	EXPECT_LT(0, __atomic_load_n(&f.srv.rx_frames, __ATOMIC_RELAXED));
+	EXPECT_LT(0, __atomic_load_n(&f.srv.tx_frames, __ATOMIC_RELAXED));
+	EXPECT_EQ(0, __atomic_load_n(&f.srv.error, __ATOMIC_RELAXED));
+	EXPECT_EQ(0, net_fixture_down(&f));
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -533,7 +632,7 @@ TEST(silent_control_vq_does_not_wedge_the_driver)
 	char path[128], buf[16];
 	double t;
 
-	ASSERT_EQ(0, net_fixture_up(&f, 1));
+	ASSERT_EQ(0, net_fixture_up(&f, NET_SILENT_CVQ));
 
 	/* Not before the daemon had msg_timeout to answer. */
 	t = now_s();

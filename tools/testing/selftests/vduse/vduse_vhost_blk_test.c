@@ -593,7 +593,7 @@ static void expect_no_features(struct __test_metadata *_metadata,
 	EXPECT_EQ(EOPNOTSUPP, errno);
 	EXPECT_EQ(0U, self->ctl.seen[VDUSE_SET_VQ_READY]);
 	EXPECT_EQ(0U, self->ctl.seen[VDUSE_SUSPEND]);
-	EXPECT_EQ(0U, self->ctl.seen[VDUSE_RESUME]);
+	EXPECT_EQ(0U, self->ctl.seen[VDUSE_SEEN_RESUME]);
 }
 
 /* A cancelled migration: suspend, then resume without a reset. */
@@ -616,7 +616,7 @@ TEST_F(vhost, suspend_then_resume_mid_io)
 	wakeups = __atomic_load_n(&self->srv.wakeups, __ATOMIC_ACQUIRE);
 
 	ASSERT_EQ(0, ioctl(self->vhost, VHOST_VDPA_RESUME));
-	EXPECT_EQ(1U, self->ctl.seen[VDUSE_RESUME]);
+	EXPECT_EQ(1U, self->ctl.seen[VDUSE_SEEN_RESUME]);
 	EXPECT_EQ(BATCH, vmm_wait_batch(self, 20000));
 	/* The kick held while suspended reached the daemon on resume. */
 	EXPECT_LT(wakeups, __atomic_load_n(&self->srv.wakeups,
@@ -627,7 +627,7 @@ TEST_F(vhost, suspend_then_resume_mid_io)
 	EXPECT_EQ(0, ioctl(self->fd, VDUSE_VQ_INJECT_IRQ, &vq));
 	/* Resuming a running device is nothing new either. */
 	EXPECT_EQ(0, ioctl(self->vhost, VHOST_VDPA_RESUME));
-	EXPECT_EQ(1U, self->ctl.seen[VDUSE_RESUME]);
+	EXPECT_EQ(1U, self->ctl.seen[VDUSE_SEEN_RESUME]);
 
 	/* And it goes on serving. */
 	memset(self->mem + DATA_OFF, 0x5a, 4096);
@@ -657,7 +657,7 @@ TEST_F(vhost, suspend_then_restart_from_vring_base)
 	ASSERT_EQ(0, set_status(self->vhost, 0));
 	vduse_blk_server_stop(&self->srv);
 	self->serving = 0;
-	EXPECT_EQ(0U, self->ctl.seen[VDUSE_RESUME]);
+	EXPECT_EQ(0U, self->ctl.seen[VDUSE_SEEN_RESUME]);
 	/* The reset ended the suspension: interrupts go through again. */
 	__atomic_store_n(&self->srv.delay_ms, 0, __ATOMIC_RELAXED);
 	ASSERT_EQ(0, vmm_drive(self, base.num));
@@ -701,6 +701,51 @@ TEST_F(vhost, vdpa_dev_del_while_suspended)
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	EXPECT_NE(0, access("/sys/bus/vdpa/devices/" NAME, F_OK));
 	/* The teardown destroys the device, which must succeed. */
+}
+
+static int readable(int fd, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	uint64_t cnt;
+
+	if (poll(&pfd, 1, ms) != 1)
+		return 0;
+	return read(fd, &cnt, sizeof(cnt)) == sizeof(cnt);
+}
+
+/*
+ * As in mainline, a reset drops the daemon's kick eventfds (it sets new
+ * ones after the next DRIVER_OK), and a kick of a queue that is not
+ * ready reaches nobody.
+ */
+TEST_F(vhost, reset_drops_the_kick_eventfd)
+{
+	struct vduse_vq_eventfd ev = { .index = 0 };
+	uint64_t one = 1;
+	int efd;
+
+	ASSERT_EQ(0, vmm_start(self));
+	EXPECT_EQ(VIRTIO_BLK_S_OK, vmm_request(self, VIRTIO_BLK_T_IN, 8, 512));
+	vduse_blk_server_stop(&self->srv);
+	self->serving = 0;
+
+	efd = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, efd);
+	ev.fd = efd;
+	ASSERT_EQ(0, ioctl(self->fd, VDUSE_VQ_SETUP_KICKFD, &ev));
+	ASSERT_EQ(sizeof(one), write(self->kick, &one, sizeof(one)));
+	EXPECT_TRUE(readable(efd, 5000));
+
+	ASSERT_EQ(0, set_status(self->vhost, 0));
+	ASSERT_EQ(sizeof(one), write(self->kick, &one, sizeof(one)));
+	EXPECT_FALSE(readable(efd, 500));
+
+	/* The next DRIVER_OK's daemon sets its own, and serves. */
+	ASSERT_EQ(0, vmm_drive(self, self->avail_idx));
+	EXPECT_EQ(VIRTIO_BLK_S_OK, vmm_request(self, VIRTIO_BLK_T_IN, 8, 512));
+	EXPECT_FALSE(readable(efd, 0));
+	close(efd);
+	EXPECT_EQ(0, __atomic_load_n(&self->srv.error, __ATOMIC_RELAXED));
 }
 
 /* VDUSE_F_QUEUE_READY: enables go to the daemon, which may refuse them. */
