@@ -235,20 +235,31 @@ TEST_F(msg, attach_serve_detach)
 	EXPECT_EQ(~0ULL, self->d.last_iova.last);
 }
 
+/* Refuses FEATURES_OK, counting the refusals in *arg (__atomic). */
 static int refuse_features_ok(const struct vduse_dev_request *req, void *arg)
 {
 	if (req->type == VDUSE_SET_STATUS &&
-	    (req->s.status & VIRTIO_CONFIG_S_FEATURES_OK))
+	    (req->s.status & VIRTIO_CONFIG_S_FEATURES_OK)) {
+		__atomic_fetch_add((unsigned int *)arg, 1, __ATOMIC_RELAXED);
 		return VDUSE_REQ_RESULT_FAILED;
+	}
 	return VDUSE_REQ_RESULT_OK;
 }
 
 TEST_F(msg, refused_features_ok_no_disk)
 {
+	/* Static: the daemon thread outlives this frame, into teardown. */
+	static unsigned int refused;
+
 	self->d.policy = refuse_features_ok;
+	self->d.arg = &refused;
 	ASSERT_EQ(0, vduse_ctl_daemon_start(&self->d, self->fd));
 	self->daemon_running = 1;
-	vduse_vdpa_add(NAME, 60);
+	/* The attach succeeds; the driver's probe fails after it. */
+	EXPECT_EQ(0, vduse_vdpa_add(NAME, 60));
+	EXPECT_TRUE(attached());
+	/* No disk because the daemon said no, not for another reason. */
+	EXPECT_EQ(1U, __atomic_load_n(&refused, __ATOMIC_RELAXED));
 	EXPECT_FALSE(has_disk());
 	EXPECT_FALSE(!!(self->d.statuses & VIRTIO_CONFIG_S_DRIVER_OK));
 	/* The driver that failed is still bound: config changes reach it. */

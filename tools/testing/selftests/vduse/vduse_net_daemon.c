@@ -3,7 +3,8 @@
  * vduse_net_daemon NAME: create the virtio-net VDUSE device NAME (one
  * queue pair, MAC 52:54:00:12:34:56, link up), bridge it to a new TAP
  * interface, print "tap IFNAME" once serving, and serve until SIGTERM or
- * SIGINT; then destroy the device.  For the shell tests (a QEMU guest on
+ * SIGINT; then destroy the device.  Exits 0 only if it served without
+ * an error and destroyed the device.  For the shell tests (a QEMU guest on
  * vhost-vdpa): the same server vduse_net_test uses.  It asks for every
  * VDUSE feature (queue-ready relay, suspend, resume), so that a VMM can
  * suspend it before reading the vring bases.
@@ -80,12 +81,13 @@ int main(int argc, char **argv)
 	printf("tap %s\n", tap);
 	fflush(stdout);
 	sigwait(&stop, &sig);
-	ret = 0;
 
 	vduse_net_server_stop(&srv);
 	fprintf(stderr, "sessions %u suspends %u rx %u tx %u error %d\n",
 		srv.sessions, srv.suspends, srv.rx_frames, srv.tx_frames,
 		srv.error);
+	/* The tests read the exit status: an error served is a failure. */
+	ret = srv.error ? 1 : 0;
 out_ctl:
 	vduse_ctl_daemon_stop(&ctl);
 out_tap:
@@ -93,7 +95,10 @@ out_tap:
 out_close:
 	close(fd);
 out_destroy:
-	vduse_destroy(ctrl, argv[1]);
+	if (vduse_destroy(ctrl, argv[1])) {
+		fprintf(stderr, "destroy %s failed\n", argv[1]);
+		ret = 1;
+	}
 out_ctrl:
 	close(ctrl);
 	return ret;

@@ -103,14 +103,18 @@ check "a 4 MiB TCP transfer to the guest arrived intact" \
 check "QEMU stopped the guest without 'ring restore failed'" \
 	bash -c "! grep -q 'ring restore failed' $log"
 check "detach" vdpa_detach "$NAME"
+# The daemon exits non-zero if it counted an error while serving or
+# could not destroy the device.
 stop_daemon() {
 	kill "$DPID" && wait "$DPID"
 	local rc=$?
 	DPID=
-	cat /tmp/vduse-net-daemon.err | sed 's/^/# daemon: /'
+	sed 's/^/# daemon: /' /tmp/vduse-net-daemon.err
+	echo "# daemon: exit status $rc"
 	[ $rc = 0 ] && ! test -e /dev/vduse/$NAME
 }
-check "the daemon exits cleanly and the device goes" stop_daemon
+check "the daemon exits with status 0 (no error served) and the device goes" \
+	stop_daemon
 check "QEMU suspended the device through VDUSE_SUSPEND" \
 	grep -q 'suspends [1-9]' /tmp/vduse-net-daemon.err
 rm -rf $g /tmp/vduse-net-guest.cpio

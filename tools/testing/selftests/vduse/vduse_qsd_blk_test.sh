@@ -15,7 +15,7 @@ here=$(dirname "$(readlink -f "$0")")
 NAME=vduse-qsd
 IMG=/tmp/vduse-qsd.img
 
-PLAN=22
+PLAN=23
 tap_plan $PLAN
 
 for tool in qemu-storage-daemon vdpa fio mkfs.ext4 e2fsck debugfs; do
@@ -72,20 +72,26 @@ done
 # other CPU in a work item (counted here with a kprobe on it): whether
 # they do depends on how busy the daemon's thread is, which
 # vduse_blk_serve_test controls and checks; here their data is checked.
+# A count of 0 means something only if the kprobe counts: it must
+# attach, and it must count the runs that a daemon on CPU 0 causes for
+# a queue whose affinity is CPU 1.
 TRACE=/sys/kernel/tracing
 KPROBE=vduse_qsd_test/remote_irq
+# remote_irqs: the kprobe's hits so far; fails if it is not there.
 remote_irqs() {
-	awk -v p="${KPROBE#*/}" '$1 == p { print $2 }' $TRACE/kprobe_profile
+	local n
+	n=$(awk -v p="${KPROBE#*/}" '$1 == p { print $2 }' $TRACE/kprobe_profile)
+	[ -n "$n" ] && echo "$n"
 }
 
 # read_count BS COUNT: direct reads from the start of the disk; prints
 # how many callbacks ran on another CPU meanwhile.
 read_count() {
 	local before after
-	before=$(remote_irqs)
+	before=$(remote_irqs) || return 1
 	dd if="/dev/$blk" of=/dev/null bs="$1" count="$2" iflag=direct \
 		status=none || return 1
-	after=$(remote_irqs)
+	after=$(remote_irqs) || return 1
 	echo $((after - before))
 }
 
@@ -114,17 +120,34 @@ small_reads_return() {
 		status=none && small_reads_stay 1000
 }
 
+# The positive control: the daemon's threads on CPU 0, the queue's
+# affinity CPU 1, so every callback runs in the work item; then both
+# back as they were.
+all_cpus=$(printf %x $(( (1 << $(nproc)) - 1 )))
+kprobe_counts() {
+	local aff=/sys/class/vduse/$NAME/vq0/irq_cb_affinity n rc=0
+	taskset -a -p -c 0 "$QSD_PID" > /dev/null && echo 2 > "$aff" || return 1
+	n=$(read_count 4k 200) || rc=1
+	echo "# 200 reads of 4 KiB injected outside the affinity: ${n:-?} remote callback runs"
+	echo "$all_cpus" > "$aff" && taskset -a -p "$all_cpus" "$QSD_PID" > /dev/null || rc=1
+	[ $rc = 0 ] && [ "$n" -gt 0 ]
+}
+
 irq_skip=
+irq_fail=
 if [ "$(nproc)" -lt 2 ]; then
 	irq_skip="one CPU: nowhere to move a callback to"
 else
 	mountpoint -q $TRACE || mount -t tracefs nodev $TRACE 2>/dev/null
-	if ! echo "p:$KPROBE vduse_vq_irq_work" >> $TRACE/kprobe_events 2>/dev/null; then
-		irq_skip="no kprobe on vduse_vq_irq_work"
+	# Counts of 0 from a kprobe that is not there would pass: a failure.
+	if ! echo "p:$KPROBE vduse_vq_irq_work" >> $TRACE/kprobe_events; then
+		irq_fail="no kprobe on vduse_vq_irq_work"
 	fi
 fi
 if [ -n "$irq_skip" ]; then
-	for i in 1 2 3 4; do skip "$irq_skip"; done
+	for i in 1 2 3 4 5; do skip "$irq_skip"; done
+elif [ -n "$irq_fail" ]; then
+	for i in 1 2 3 4 5; do not_ok "callbacks: $irq_fail"; done
 else
 	# Recording command names hooks __schedule(): patching that while
 	# other CPUs run it has killed TCG guests.  Counting needs no names.
@@ -140,6 +163,8 @@ else
 		large_reads_intact
 	check "callbacks: back to 4 KiB reads, they return inside INJECT_IRQ" \
 		small_reads_return
+	check "callbacks: the kprobe counts the runs outside the affinity" \
+		kprobe_counts
 	vdpa_detach "$NAME"
 	qsd_stop
 	echo 0 > $TRACE/events/${KPROBE%/*}/enable
