@@ -412,6 +412,7 @@ static int vduse_vdpa_reset(struct vdpa_device *vdpa)
 	ret = vduse_vdpa_relay_status(vdev, 0);
 
 	/* Whatever the daemon said, the kernel side starts over. */
+	WRITE_ONCE(vdpa_to_vduse(vdpa)->bounce_used, false);
 	vduse_cvq_stop(vdpa_to_vduse(vdpa));
 	vduse_dev_reset_state(vdev);
 
@@ -1031,11 +1032,16 @@ static struct file *vduse_vdpa_lookup(struct vduse_vdpa *vv, u32 asid,
 		file = get_file(mf->file);
 	}
 	mutex_unlock(&vv->iotlb_lock);
-	if (file || asid)
+	if (file || asid || !vv->domain ||
+	    vduse_domain_lookup(vv->domain, iova, start, last, offset, perm))
 		return file;
 
-	if (vv->domain && !vduse_domain_lookup(vv->domain, iova, start, last,
-					       offset, perm))
+	/*
+	 * The bounce range, which starts at IOVA 0, holds only what the DMA
+	 * API mapped since the last reset.  Under vhost-vdpa nothing ever
+	 * is: an IOVA the VMM did not map is not mapped at all.
+	 */
+	if (*start || READ_ONCE(vv->bounce_used))
 		file = get_file(vduse_domain_file(vv->domain));
 
 	return file;

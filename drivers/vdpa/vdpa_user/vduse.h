@@ -284,6 +284,8 @@ enum vduse_run_state {
  * @vdpa: the vdpa device; its release frees this
  * @vdev: the VDUSE device, with a reference
  * @domain: the bounce domain the kernel's DMA goes through (virtio-vdpa)
+ * @bounce_used: the DMA API mapped into the bounce range since the last
+ *	reset; only then does VDUSE_IOTLB_GET_FD hand the range out
  * @iotlb_lock: protects @iotlbs
  * @iotlbs: per address space, what vhost-vdpa mapped: IOVA range ->
  *	a struct vduse_map_file (the VMM's file and offset)
@@ -298,6 +300,7 @@ struct vduse_vdpa {
 	struct vdpa_device vdpa;
 	struct vduse_dev *vdev;
 	struct vduse_domain *domain;
+	bool bounce_used;
 	struct mutex iotlb_lock; /* @iotlbs */
 	struct vhost_iotlb **iotlbs;
 	struct delayed_work cvq_work;

@@ -19,6 +19,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/vhost.h>
@@ -360,6 +361,45 @@ TEST_F(vhost, unmap_is_announced_and_gone)
 	EXPECT_EQ(IOVA_BASE + MEM_SIZE - 1, self->ctl.last_iova.last);
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e));
 	EXPECT_EQ(EINVAL, errno);
+}
+
+/*
+ * Under vhost-vdpa address space 0 is the VMM's alone: an IOVA it did not
+ * map is not mapped, even where virtio-vdpa's bounce range would be, so
+ * a daemon never caches bounce pages for guest memory mapped there later.
+ */
+TEST_F(vhost, unmapped_low_iova_is_not_the_bounce_range)
+{
+	struct vduse_iotlb_entry e = { .start = 0x1000 };
+	struct stat vmm, got;
+	int fd;
+
+	ASSERT_EQ(0, vmm_start(self));
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e));
+	EXPECT_EQ(EINVAL, errno);
+	e.start = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* Mapped there later, it is the VMM's memory. */
+	ASSERT_EQ(0, iotlb_msg(self->vhost, VHOST_IOTLB_UPDATE, 0, 65536,
+			       self->mem + BDATA_OFF));
+	e.start = 0x1000;
+	fd = ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0ULL, e.start);
+	EXPECT_EQ(65535ULL, e.last);
+	EXPECT_EQ((uint64_t)BDATA_OFF, e.offset);
+	ASSERT_EQ(0, fstat(fd, &got));
+	close(fd);
+	e.start = IOVA_BASE;
+	fd = ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fstat(fd, &vmm));
+	close(fd);
+	EXPECT_EQ(vmm.st_ino, got.st_ino);
+	EXPECT_EQ(vmm.st_dev, got.st_dev);
+	EXPECT_EQ(VIRTIO_BLK_S_OK, vmm_request(self, VIRTIO_BLK_T_IN, 8, 512));
 }
 
 TEST_F(vhost, vring_base_and_config)
