@@ -24,6 +24,7 @@
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/file.h>
+#include <linux/fs.h>
 #include <linux/slab.h>
 #include <linux/vdpa.h>
 #include <linux/virtio_config.h>
@@ -1010,12 +1011,12 @@ void vduse_vdpa_exit(void)
 
 /*
  * What the daemon maps for an IOVA of an address space: what vhost-vdpa
- * mapped there, else (address space 0) the bounce domain.  Under
- * vdev->lock.
+ * mapped there (@vmm set), else (address space 0) the bounce domain.
+ * Under vdev->lock.
  */
 static struct file *vduse_vdpa_lookup(struct vduse_vdpa *vv, u32 asid,
 				      u64 iova, u64 *start, u64 *last,
-				      u64 *offset, u8 *perm)
+				      u64 *offset, u8 *perm, bool *vmm)
 {
 	struct vhost_iotlb_map *map;
 	struct file *file = NULL;
@@ -1032,6 +1033,7 @@ static struct file *vduse_vdpa_lookup(struct vduse_vdpa *vv, u32 asid,
 		file = get_file(mf->file);
 	}
 	mutex_unlock(&vv->iotlb_lock);
+	*vmm = file;
 	if (file || asid || !vv->domain ||
 	    vduse_domain_lookup(vv->domain, iova, start, last, offset, perm))
 		return file;
@@ -1047,6 +1049,24 @@ static struct file *vduse_vdpa_lookup(struct vduse_vdpa *vv, u32 asid,
 	return file;
 }
 
+/*
+ * A range the VMM mapped read-only is handed out as a new read-only open
+ * of its file, never as the VMM's own, possibly writable, file: see
+ * "vhost-vdpa clients" in Documentation/userspace-api/vduse.rst.
+ */
+static struct file *vduse_vdpa_narrow(struct file *file, u8 perm)
+{
+	struct file *ro;
+
+	if (perm != VDUSE_ACCESS_RO || !(file->f_mode & FMODE_WRITE))
+		return file;
+
+	ro = dentry_open(&file->f_path, O_RDONLY | O_LARGEFILE, file->f_cred);
+	fput(file);
+
+	return ro;
+}
+
 /**
  * vduse_vdpa_iotlb_get_fd() - VDUSE_IOTLB_GET_FD and VDUSE_IOTLB_GET_FD2
  * @vdev: the device
@@ -1059,7 +1079,7 @@ static struct file *vduse_vdpa_lookup(struct vduse_vdpa *vv, u32 asid,
  * Return: a new file descriptor, -EFAULT, -EINVAL when the device is not
  * attached, nothing is mapped at that IOVA, the address space does not
  * exist or reserved fields are set, -ENOIOCTLCMD for GET_FD2 on an API
- * version 0 device.
+ * version 0 device, or the error of reopening a read-only range's file.
  */
 long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
 			     bool v2)
@@ -1070,6 +1090,7 @@ long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
 	struct file *file = NULL;
 	u64 start, last, offset;
 	unsigned int i;
+	bool vmm;
 	u8 perm;
 	int ret;
 
@@ -1093,10 +1114,15 @@ long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
 	mutex_lock(&vdev->lock);
 	if (vdev->vdpa)
 		file = vduse_vdpa_lookup(vdev->vdpa, entry.asid, entry.start,
-					 &start, &last, &offset, &perm);
+					 &start, &last, &offset, &perm, &vmm);
 	mutex_unlock(&vdev->lock);
 	if (!file)
 		return -EINVAL;
+	if (vmm) {
+		file = vduse_vdpa_narrow(file, perm);
+		if (IS_ERR(file))
+			return PTR_ERR(file);
+	}
 
 	entry.offset = offset;
 	entry.start = start;

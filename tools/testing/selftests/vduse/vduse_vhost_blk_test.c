@@ -261,6 +261,23 @@ static int vmm_start(struct _test_data_vhost *self)
 	return vmm_drive(self, 0);
 }
 
+/* A range of guest memory the VMM maps read-only. */
+static int iotlb_map_ro(int vhost, uint64_t iova, uint64_t size, void *uaddr)
+{
+	struct vhost_msg_v2 msg = {
+		.type = VHOST_IOTLB_MSG_V2,
+		.iotlb = {
+			.iova = iova,
+			.size = size,
+			.uaddr = (uintptr_t)uaddr,
+			.perm = VHOST_ACCESS_RO,
+			.type = VHOST_IOTLB_UPDATE,
+		},
+	};
+
+	return write(vhost, &msg, sizeof(msg)) == sizeof(msg) ? 0 : -errno;
+}
+
 /* One request, as a guest driver would queue it; the status byte or -1. */
 static int vmm_request(struct _test_data_vhost *self, uint32_t type,
 		       uint64_t sector, uint32_t len)
@@ -399,6 +416,53 @@ TEST_F(vhost, unmapped_low_iova_is_not_the_bounce_range)
 	close(fd);
 	EXPECT_EQ(vmm.st_ino, got.st_ino);
 	EXPECT_EQ(vmm.st_dev, got.st_dev);
+	EXPECT_EQ(VIRTIO_BLK_S_OK, vmm_request(self, VIRTIO_BLK_T_IN, 8, 512));
+}
+
+/*
+ * A range the VMM mapped read-only comes as a read-only file: no writable
+ * shared mapping, no truncation.  Read-write ranges get the VMM's file.
+ */
+TEST_F(vhost, read_only_range_gets_a_read_only_file)
+{
+	struct vduse_iotlb_entry e = { .start = IOVA_BASE + MEM_SIZE + 4096 };
+	const uint64_t ro_off = MEM_SIZE - 65536;
+	struct stat st;
+	uint8_t *p;
+	int fd;
+
+	ASSERT_EQ(0, vmm_start(self));
+	memset(self->mem + ro_off, 0x3c, 65536);
+	ASSERT_EQ(0, iotlb_map_ro(self->vhost, IOVA_BASE + MEM_SIZE, 65536,
+				  self->mem + ro_off));
+	fd = ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(IOVA_BASE + MEM_SIZE, e.start);
+	EXPECT_EQ(ro_off, e.offset);
+	EXPECT_EQ(VDUSE_ACCESS_RO, e.perm);
+	EXPECT_EQ(O_RDONLY, fcntl(fd, F_GETFL) & O_ACCMODE);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 65536, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, fd, ro_off));
+	EXPECT_EQ(EACCES, errno);
+	/* Not even to the size it has: nothing changes should it succeed. */
+	EXPECT_EQ(-1, ftruncate(fd, MEM_SIZE));
+	/* What the daemon maps with the rights it was given works. */
+	p = mmap(NULL, 65536, PROT_READ, MAP_SHARED, fd, ro_off);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(0x3c, p[0]);
+	EXPECT_EQ(0x3c, p[65535]);
+	munmap(p, 65536);
+	ASSERT_EQ(0, fstat(fd, &st));
+	EXPECT_EQ(MEM_SIZE, st.st_size);
+	close(fd);
+
+	/* A read-write range is the VMM's file, as in mainline. */
+	e.start = IOVA_BASE;
+	fd = ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(VDUSE_ACCESS_RW, e.perm);
+	EXPECT_EQ(O_RDWR, fcntl(fd, F_GETFL) & O_ACCMODE);
+	close(fd);
 	EXPECT_EQ(VIRTIO_BLK_S_OK, vmm_request(self, VIRTIO_BLK_T_IN, 8, 512));
 }
 
