@@ -278,6 +278,22 @@ static int iotlb_map_ro(int vhost, uint64_t iova, uint64_t size, void *uaddr)
 	return write(vhost, &msg, sizeof(msg)) == sizeof(msg) ? 0 : -errno;
 }
 
+/* GET_INFO as a daemon taking over asks it; the flags, or -1. */
+static int vq_query(int fd, uint32_t index, uint32_t *asid)
+{
+	struct vduse_vq_info info = {
+		.index = index,
+		.flags = VDUSE_VQ_INFO_F_QUERY,
+		.asid = 0xdead,
+	};
+
+	*asid = UINT32_MAX;
+	if (ioctl(fd, VDUSE_VQ_GET_INFO, &info))
+		return -1;
+	*asid = info.asid;
+	return info.flags;
+}
+
 /* One request, as a guest driver would queue it; the status byte or -1. */
 static int vmm_request(struct _test_data_vhost *self, uint32_t type,
 		       uint64_t sector, uint32_t len)
@@ -772,6 +788,53 @@ TEST_F(vhost, suspend_then_restart_from_vring_base)
 	EXPECT_EQ(0, __atomic_load_n(&self->srv.error, __ATOMIC_RELAXED));
 }
 
+/*
+ * A daemon taking over a suspended device learns it from GET_INFO when it
+ * asks, and nothing changes for one that does not ask.
+ */
+TEST_F(vhost, takeover_sees_suspended)
+{
+	struct vduse_vq_info info;
+	struct vhost_vring_state base;
+	uint32_t asid = 7;
+
+	ASSERT_EQ(0, vmm_start(self));
+	EXPECT_EQ(VDUSE_VQ_INFO_F_QUERY | VDUSE_VQ_INFO_F_FILLED,
+		  vq_query(self->fd, 0, &asid));
+	EXPECT_EQ(0U, asid);
+	/* Not asked: the padding mainline has there reads as zero. */
+	memset(&info, 0xff, sizeof(info));
+	info.index = 0;
+	info.flags = (uint8_t)~VDUSE_VQ_INFO_F_QUERY;
+	ASSERT_EQ(0, ioctl(self->fd, VDUSE_VQ_GET_INFO, &info));
+	EXPECT_EQ(0, info.flags);
+	EXPECT_EQ(0, info.reserved);
+	EXPECT_EQ(0U, info.asid);
+	EXPECT_EQ(1, info.ready);
+	if (!variant->features) {
+		expect_no_features(_metadata, self);
+		return;
+	}
+	suspend_mid_batch(_metadata, self, &base);
+
+	/* The daemon goes; another one opens the node. */
+	vduse_blk_server_stop(&self->srv);
+	self->serving = 0;
+	vduse_ctl_daemon_stop(&self->ctl);
+	close(self->fd);
+	self->fd = vduse_dev_open(NAME);
+	ASSERT_LE(0, self->fd);
+	self->srv.fd = self->fd;
+	ASSERT_EQ(0, vduse_ctl_daemon_start(&self->ctl, self->fd));
+	EXPECT_EQ(VDUSE_VQ_INFO_F_QUERY | VDUSE_VQ_INFO_F_FILLED |
+		  VDUSE_VQ_INFO_F_SUSPENDED, vq_query(self->fd, 0, &asid));
+	EXPECT_EQ(0U, asid);
+
+	ASSERT_EQ(0, ioctl(self->vhost, VHOST_VDPA_RESUME));
+	EXPECT_EQ(VDUSE_VQ_INFO_F_QUERY | VDUSE_VQ_INFO_F_FILLED,
+		  vq_query(self->fd, 0, &asid));
+}
+
 /* The device is deleted while suspended: it goes, and can be destroyed. */
 TEST_F(vhost, vdpa_dev_del_while_suspended)
 {
@@ -890,7 +953,9 @@ TEST(v1_group_asid_and_get_fd2)
 			   .perm = VHOST_ACCESS_RW, .type = VHOST_IOTLB_UPDATE },
 	};
 	unsigned int groups = 0, spaces = 0;
+	struct vduse_vq_info info = { 0 };
 	int ctrl, fd, vhost, mfd, i;
+	uint32_t asid;
 	void *mem;
 
 	ctrl = vduse_ctrl_open();
@@ -944,6 +1009,26 @@ TEST(v1_group_asid_and_get_fd2)
 	st.num = 1;
 	ASSERT_EQ(0, ioctl(vhost, VHOST_VDPA_SET_GROUP_ASID, &st));
 	EXPECT_EQ(1U, ctl.seen[VDUSE_SET_VQ_GROUP_ASID]);
+
+	/* A daemon taking over learns the binding; one that does not ask, not. */
+	EXPECT_EQ(VDUSE_VQ_INFO_F_QUERY | VDUSE_VQ_INFO_F_FILLED,
+		  vq_query(fd, 1, &asid));
+	EXPECT_EQ(1U, asid);
+	EXPECT_EQ(VDUSE_VQ_INFO_F_QUERY | VDUSE_VQ_INFO_F_FILLED,
+		  vq_query(fd, 0, &asid));
+	EXPECT_EQ(0U, asid);
+	info.index = 1;
+	ASSERT_EQ(0, ioctl(fd, VDUSE_VQ_GET_INFO, &info));
+	EXPECT_EQ(0, info.flags);
+	EXPECT_EQ(0U, info.asid);
+	vduse_ctl_daemon_stop(&ctl);
+	close(fd);
+	fd = vduse_dev_open(NAME);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, vduse_ctl_daemon_start(&ctl, fd));
+	EXPECT_EQ(VDUSE_VQ_INFO_F_QUERY | VDUSE_VQ_INFO_F_FILLED,
+		  vq_query(fd, 1, &asid));
+	EXPECT_EQ(1U, asid);
 
 	/* A range of space 1: GET_FD2 finds it, GET_FD (space 0) does not. */
 	mfd = memfd_create("as1", MFD_CLOEXEC);
