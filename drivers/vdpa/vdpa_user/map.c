@@ -22,12 +22,24 @@ static struct vduse_domain *vduse_dma_domain(struct device *dev)
 	return vdpa_to_vduse(vdpa)->domain;
 }
 
+/* A streaming mapping goes to the bounce range: GET_FD may hand it out. */
+static struct vduse_domain *vduse_dma_bounce(struct device *dev)
+{
+	struct vdpa_device *vdpa = container_of(dev, struct vdpa_device, dev);
+	struct vduse_vdpa *vv = vdpa_to_vduse(vdpa);
+
+	if (unlikely(!READ_ONCE(vv->bounce_used)))
+		WRITE_ONCE(vv->bounce_used, true);
+
+	return vv->domain;
+}
+
 static dma_addr_t vduse_dma_map_page(struct device *dev, struct page *page,
 				     unsigned long offset, size_t size,
 				     enum dma_data_direction dir,
 				     unsigned long attrs)
 {
-	return vduse_domain_map_page(vduse_dma_domain(dev), page, offset,
+	return vduse_domain_map_page(vduse_dma_bounce(dev), page, offset,
 				     size, dir, attrs & DMA_ATTR_SKIP_CPU_SYNC);
 }
 
@@ -58,7 +70,7 @@ static int vduse_dma_map_sg(struct device *dev, struct scatterlist *sgl,
 			    int nents, enum dma_data_direction dir,
 			    unsigned long attrs)
 {
-	struct vduse_domain *domain = vduse_dma_domain(dev);
+	struct vduse_domain *domain = vduse_dma_bounce(dev);
 	struct scatterlist *sg;
 	int i;
 

@@ -24,6 +24,7 @@
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/file.h>
+#include <linux/fs.h>
 #include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/vdpa.h>
@@ -451,6 +452,7 @@ static int vduse_vdpa_reset(struct vdpa_device *vdpa)
 	ret = vduse_vdpa_relay_status(vdev, 0);
 
 	/* Whatever the daemon said, the kernel side starts over. */
+	WRITE_ONCE(vdpa_to_vduse(vdpa)->bounce_used, false);
 	vduse_cvq_stop(vdpa_to_vduse(vdpa));
 	vduse_dev_reset_state(vdev);
 
@@ -1091,19 +1093,18 @@ void vduse_vdpa_exit(void)
 
 /*
  * What the daemon maps for the first range of an address space that
- * overlaps [iova, iova_last]: what vhost-vdpa mapped there or, in address
- * space 0, the bounce domain's, whichever starts first.  The domain
- * outlives attachments; vhost-vdpa's ranges do not.
+ * overlaps [iova, iova_last]: what vhost-vdpa mapped there (@vmm set),
+ * else, in address space 0, the bounce domain's.  The domain outlives
+ * attachments; vhost-vdpa's ranges do not.  Under vdev->lock.
  */
 static struct file *vduse_vdpa_lookup(struct vduse_dev *vdev, u32 asid,
 				      u64 iova, u64 iova_last, u64 *start,
-				      u64 *last, u64 *offset, u8 *perm)
+				      u64 *last, u64 *offset, u8 *perm,
+				      bool *vmm)
 {
 	struct vduse_vdpa *vv = vdev->vdpa;
 	struct vhost_iotlb_map *map;
 	struct file *file = NULL;
-	u64 dstart, dlast, doffset;
-	u8 dperm;
 
 	lockdep_assert_held(&vdev->lock);
 
@@ -1122,20 +1123,39 @@ static struct file *vduse_vdpa_lookup(struct vduse_dev *vdev, u32 asid,
 		}
 		mutex_unlock(&vv->iotlb_lock);
 	}
-	if (asid || !vdev->domain ||
-	    vduse_domain_lookup(vdev->domain, iova, iova_last, &dstart,
-				&dlast, &doffset, &dperm))
+	*vmm = file;
+	if (file || asid || !vdev->domain ||
+	    vduse_domain_lookup(vdev->domain, iova, iova_last, start, last,
+				offset, perm))
 		return file;
-	if (file && *start <= dstart)
-		return file;
-	if (file)
-		fput(file);
 
-	*start = dstart;
-	*last = dlast;
-	*offset = doffset;
-	*perm = dperm;
-	return get_file(vduse_domain_file(vdev->domain));
+	/*
+	 * The bounce range, which starts at IOVA 0, holds only what the DMA
+	 * API mapped since the last reset.  Under vhost-vdpa nothing ever
+	 * is: an IOVA the VMM did not map is not mapped at all.
+	 */
+	if (*start || !vv || READ_ONCE(vv->bounce_used))
+		file = get_file(vduse_domain_file(vdev->domain));
+
+	return file;
+}
+
+/*
+ * A range the VMM mapped read-only is handed out as a new read-only open
+ * of its file, never as the VMM's own, possibly writable, file: see
+ * "vhost-vdpa clients" in Documentation/userspace-api/vduse.rst.
+ */
+static struct file *vduse_vdpa_narrow(struct file *file, u8 perm)
+{
+	struct file *ro;
+
+	if (perm != VDUSE_ACCESS_RO || !(file->f_mode & FMODE_WRITE))
+		return file;
+
+	ro = dentry_open(&file->f_path, O_RDONLY | O_LARGEFILE, file->f_cred);
+	fput(file);
+
+	return ro;
 }
 
 /**
@@ -1151,7 +1171,8 @@ static struct file *vduse_vdpa_lookup(struct vduse_dev *vdev, u32 asid,
  * Return: a new file descriptor, -EFAULT, -EINVAL when start is above
  * last, nothing is mapped in [start, last] (as before the first
  * attachment), the address space does not exist or reserved fields are
- * set, -ENOIOCTLCMD for GET_FD2 on an API version 0 device.
+ * set, -ENOIOCTLCMD for GET_FD2 on an API version 0 device, or the error
+ * of reopening a read-only range's file.
  */
 long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
 			     bool v2)
@@ -1162,6 +1183,7 @@ long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
 	struct file *file = NULL;
 	u64 start, last, offset;
 	unsigned int i;
+	bool vmm;
 	u8 perm;
 	int ret;
 
@@ -1185,10 +1207,15 @@ long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
 
 	mutex_lock(&vdev->lock);
 	file = vduse_vdpa_lookup(vdev, entry.asid, entry.start, entry.last,
-				 &start, &last, &offset, &perm);
+				 &start, &last, &offset, &perm, &vmm);
 	mutex_unlock(&vdev->lock);
 	if (!file)
 		return -EINVAL;
+	if (vmm) {
+		file = vduse_vdpa_narrow(file, perm);
+		if (IS_ERR(file))
+			return PTR_ERR(file);
+	}
 
 	entry.offset = offset;
 	entry.start = start;

@@ -345,6 +345,8 @@ enum vduse_run_state {
  * @vdev: the VDUSE device, with a reference
  * @domain: the bounce domain the kernel's DMA goes through (virtio-vdpa):
  *	the VDUSE device's, which outlives this
+ * @bounce_used: the DMA API mapped into the bounce range since the last
+ *	reset; only then does VDUSE_IOTLB_GET_FD hand the range out
  * @iotlb_lock: protects @iotlbs
  * @iotlbs: per address space, what vhost-vdpa mapped: IOVA range ->
  *	a struct vduse_map_file (the VMM's file and offset)
@@ -359,6 +361,7 @@ struct vduse_vdpa {
 	struct vdpa_device vdpa;
 	struct vduse_dev *vdev;
 	struct vduse_domain *domain;
+	bool bounce_used;
 	struct mutex iotlb_lock; /* @iotlbs */
 	struct vhost_iotlb **iotlbs;
 	struct delayed_work cvq_work;

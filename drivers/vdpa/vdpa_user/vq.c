@@ -181,16 +181,25 @@ out_unlock:
  * @vdev: the device
  * @argp: the daemon's struct vduse_vq_info, index filled in
  *
+ * With VDUSE_VQ_INFO_F_QUERY, also what a daemon taking over needs: the
+ * group's address space and whether the device is suspended.  A resume
+ * under way counts as suspended: the daemon still has VDUSE_RESUME to
+ * answer.
+ *
  * Return: 0, -EFAULT, or -EINVAL for an index past vq_num.
  */
 long vduse_vq_get_info(struct vduse_dev *vdev, void __user *argp)
 {
 	struct vduse_vq_info info;
 	struct vduse_vq *vq;
+	bool query;
 	u32 index;
 
-	if (get_user(index, (u32 __user *)argp))
+	if (copy_from_user(&info, argp, sizeof(info)))
 		return -EFAULT;
+	index = info.index;
+	/* Mainline daemons leave the tail padding uninitialised. */
+	query = info.flags & VDUSE_VQ_INFO_F_QUERY;
 
 	mutex_lock(&vdev->lock);
 	vq = vduse_vq_get(vdev, index);
@@ -199,6 +208,13 @@ long vduse_vq_get_info(struct vduse_dev *vdev, void __user *argp)
 		return -EINVAL;
 	}
 	memset(&info, 0, sizeof(info));
+	if (query) {
+		info.flags = VDUSE_VQ_INFO_F_QUERY | VDUSE_VQ_INFO_F_FILLED;
+		if (vdev->run_state == VDUSE_SUSPENDED ||
+		    vdev->run_state == VDUSE_RESUMING)
+			info.flags |= VDUSE_VQ_INFO_F_SUSPENDED;
+		info.asid = vdev->group_asid[vq->group];
+	}
 	info.index = index;
 	info.num = vq->num;
 	info.desc_addr = vq->desc_addr;

@@ -318,8 +318,17 @@ struct vduse_vq_state_packed {
  * @split: state, for a split virtqueue
  * @packed: state, for a packed virtqueue
  * @ready: non-zero once the driver enabled the virtqueue
+ * @flags: in: VDUSE_VQ_INFO_F_QUERY asks for @asid and the device's
+ *	state; out: VDUSE_VQ_INFO_F_* (this driver's extension)
+ * @reserved: zero
+ * @asid: out, with VDUSE_VQ_INFO_F_FILLED: the address space the
+ *	virtqueue's group is bound to (this driver's extension)
  *
- * The structure has implicit tail padding: its size is 48.
+ * Its size is 48.  @flags, @reserved and @asid are implicit tail padding
+ * in mainline, whose kernels leave them as they were passed in: only a
+ * daemon that asks, and sees VDUSE_VQ_INFO_F_FILLED, may use them.  When
+ * not asked, they read as zero; on input, all but VDUSE_VQ_INFO_F_QUERY
+ * is ignored.
  */
 struct vduse_vq_info {
 	__u32 index;
@@ -332,7 +341,20 @@ struct vduse_vq_info {
 		struct vduse_vq_state_packed packed;
 	};
 	__u8 ready;
+	__u8 flags;
+	__u16 reserved;
+	__u32 asid;
 };
+
+/* &vduse_vq_info.flags: the daemon asks for the extension (in). */
+#define VDUSE_VQ_INFO_F_QUERY		(1 << 0)
+/* &vduse_vq_info.flags: the kernel filled the extension in (out). */
+#define VDUSE_VQ_INFO_F_FILLED		(1 << 1)
+/*
+ * &vduse_vq_info.flags: the device is suspended: the daemon accepted
+ * VDUSE_SUSPEND and no VDUSE_RESUME since, nor a reset (out).
+ */
+#define VDUSE_VQ_INFO_F_SUSPENDED	(1 << 2)
 
 /**
  * define VDUSE_VQ_GET_INFO - read a virtqueue's addresses and state

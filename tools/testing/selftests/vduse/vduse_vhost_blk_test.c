@@ -19,6 +19,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/vhost.h>
@@ -260,6 +261,39 @@ static int vmm_start(struct _test_data_vhost *self)
 	return vmm_drive(self, 0);
 }
 
+/* A range of guest memory the VMM maps read-only. */
+static int iotlb_map_ro(int vhost, uint64_t iova, uint64_t size, void *uaddr)
+{
+	struct vhost_msg_v2 msg = {
+		.type = VHOST_IOTLB_MSG_V2,
+		.iotlb = {
+			.iova = iova,
+			.size = size,
+			.uaddr = (uintptr_t)uaddr,
+			.perm = VHOST_ACCESS_RO,
+			.type = VHOST_IOTLB_UPDATE,
+		},
+	};
+
+	return write(vhost, &msg, sizeof(msg)) == sizeof(msg) ? 0 : -errno;
+}
+
+/* GET_INFO as a daemon taking over asks it; the flags, or -1. */
+static int vq_query(int fd, uint32_t index, uint32_t *asid)
+{
+	struct vduse_vq_info info = {
+		.index = index,
+		.flags = VDUSE_VQ_INFO_F_QUERY,
+		.asid = 0xdead,
+	};
+
+	*asid = UINT32_MAX;
+	if (ioctl(fd, VDUSE_VQ_GET_INFO, &info))
+		return -1;
+	*asid = info.asid;
+	return info.flags;
+}
+
 /* One request, as a guest driver would queue it; the status byte or -1. */
 static int vmm_request(struct _test_data_vhost *self, uint32_t type,
 		       uint64_t sector, uint32_t len)
@@ -362,6 +396,92 @@ TEST_F(vhost, unmap_is_announced_and_gone)
 	EXPECT_EQ(IOVA_BASE + MEM_SIZE - 1, self->ctl.last_iova.last);
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e));
 	EXPECT_EQ(EINVAL, errno);
+}
+
+/*
+ * Under vhost-vdpa address space 0 is the VMM's alone: an IOVA it did not
+ * map is not mapped, even where virtio-vdpa's bounce range would be, so
+ * a daemon never caches bounce pages for guest memory mapped there later.
+ */
+TEST_F(vhost, unmapped_low_iova_is_not_the_bounce_range)
+{
+	struct vduse_iotlb_entry e = { .start = 0x1000 };
+	struct stat vmm, got;
+	int fd;
+
+	ASSERT_EQ(0, vmm_start(self));
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e));
+	EXPECT_EQ(EINVAL, errno);
+	e.start = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* Mapped there later, it is the VMM's memory. */
+	ASSERT_EQ(0, iotlb_msg(self->vhost, VHOST_IOTLB_UPDATE, 0, 65536,
+			       self->mem + BDATA_OFF));
+	e.start = 0x1000;
+	fd = ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0ULL, e.start);
+	EXPECT_EQ(65535ULL, e.last);
+	EXPECT_EQ((uint64_t)BDATA_OFF, e.offset);
+	ASSERT_EQ(0, fstat(fd, &got));
+	close(fd);
+	e.start = IOVA_BASE;
+	fd = ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fstat(fd, &vmm));
+	close(fd);
+	EXPECT_EQ(vmm.st_ino, got.st_ino);
+	EXPECT_EQ(vmm.st_dev, got.st_dev);
+	EXPECT_EQ(VIRTIO_BLK_S_OK, vmm_request(self, VIRTIO_BLK_T_IN, 8, 512));
+}
+
+/*
+ * A range the VMM mapped read-only comes as a read-only file: no writable
+ * shared mapping, no truncation.  Read-write ranges get the VMM's file.
+ */
+TEST_F(vhost, read_only_range_gets_a_read_only_file)
+{
+	struct vduse_iotlb_entry e = { .start = IOVA_BASE + MEM_SIZE + 4096 };
+	const uint64_t ro_off = MEM_SIZE - 65536;
+	struct stat st;
+	uint8_t *p;
+	int fd;
+
+	ASSERT_EQ(0, vmm_start(self));
+	memset(self->mem + ro_off, 0x3c, 65536);
+	ASSERT_EQ(0, iotlb_map_ro(self->vhost, IOVA_BASE + MEM_SIZE, 65536,
+				  self->mem + ro_off));
+	fd = ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(IOVA_BASE + MEM_SIZE, e.start);
+	EXPECT_EQ(ro_off, e.offset);
+	EXPECT_EQ(VDUSE_ACCESS_RO, e.perm);
+	EXPECT_EQ(O_RDONLY, fcntl(fd, F_GETFL) & O_ACCMODE);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 65536, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, fd, ro_off));
+	EXPECT_EQ(EACCES, errno);
+	/* Not even to the size it has: nothing changes should it succeed. */
+	EXPECT_EQ(-1, ftruncate(fd, MEM_SIZE));
+	/* What the daemon maps with the rights it was given works. */
+	p = mmap(NULL, 65536, PROT_READ, MAP_SHARED, fd, ro_off);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(0x3c, p[0]);
+	EXPECT_EQ(0x3c, p[65535]);
+	munmap(p, 65536);
+	ASSERT_EQ(0, fstat(fd, &st));
+	EXPECT_EQ(MEM_SIZE, st.st_size);
+	close(fd);
+
+	/* A read-write range is the VMM's file, as in mainline. */
+	e.start = IOVA_BASE;
+	fd = ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(VDUSE_ACCESS_RW, e.perm);
+	EXPECT_EQ(O_RDWR, fcntl(fd, F_GETFL) & O_ACCMODE);
+	close(fd);
+	EXPECT_EQ(VIRTIO_BLK_S_OK, vmm_request(self, VIRTIO_BLK_T_IN, 8, 512));
 }
 
 TEST_F(vhost, vring_base_and_config)
@@ -670,6 +790,53 @@ TEST_F(vhost, suspend_then_restart_from_vring_base)
 	EXPECT_EQ(0, __atomic_load_n(&self->srv.error, __ATOMIC_RELAXED));
 }
 
+/*
+ * A daemon taking over a suspended device learns it from GET_INFO when it
+ * asks, and nothing changes for one that does not ask.
+ */
+TEST_F(vhost, takeover_sees_suspended)
+{
+	struct vduse_vq_info info;
+	struct vhost_vring_state base;
+	uint32_t asid = 7;
+
+	ASSERT_EQ(0, vmm_start(self));
+	EXPECT_EQ(VDUSE_VQ_INFO_F_QUERY | VDUSE_VQ_INFO_F_FILLED,
+		  vq_query(self->fd, 0, &asid));
+	EXPECT_EQ(0U, asid);
+	/* Not asked: the padding mainline has there reads as zero. */
+	memset(&info, 0xff, sizeof(info));
+	info.index = 0;
+	info.flags = (uint8_t)~VDUSE_VQ_INFO_F_QUERY;
+	ASSERT_EQ(0, ioctl(self->fd, VDUSE_VQ_GET_INFO, &info));
+	EXPECT_EQ(0, info.flags);
+	EXPECT_EQ(0, info.reserved);
+	EXPECT_EQ(0U, info.asid);
+	EXPECT_EQ(1, info.ready);
+	if (!variant->features) {
+		expect_no_features(_metadata, self);
+		return;
+	}
+	suspend_mid_batch(_metadata, self, &base);
+
+	/* The daemon goes; another one opens the node. */
+	vduse_blk_server_stop(&self->srv);
+	self->serving = 0;
+	vduse_ctl_daemon_stop(&self->ctl);
+	close(self->fd);
+	self->fd = vduse_dev_open(NAME);
+	ASSERT_LE(0, self->fd);
+	self->srv.fd = self->fd;
+	ASSERT_EQ(0, vduse_ctl_daemon_start(&self->ctl, self->fd));
+	EXPECT_EQ(VDUSE_VQ_INFO_F_QUERY | VDUSE_VQ_INFO_F_FILLED |
+		  VDUSE_VQ_INFO_F_SUSPENDED, vq_query(self->fd, 0, &asid));
+	EXPECT_EQ(0U, asid);
+
+	ASSERT_EQ(0, ioctl(self->vhost, VHOST_VDPA_RESUME));
+	EXPECT_EQ(VDUSE_VQ_INFO_F_QUERY | VDUSE_VQ_INFO_F_FILLED,
+		  vq_query(self->fd, 0, &asid));
+}
+
 /* The device is deleted while suspended: it goes, and can be destroyed. */
 TEST_F(vhost, vdpa_dev_del_while_suspended)
 {
@@ -834,7 +1001,9 @@ TEST(v1_group_asid_and_get_fd2)
 			   .perm = VHOST_ACCESS_RW, .type = VHOST_IOTLB_UPDATE },
 	};
 	unsigned int groups = 0, spaces = 0;
+	struct vduse_vq_info info = { 0 };
 	int ctrl, fd, vhost, mfd, i;
+	uint32_t asid;
 	void *mem;
 
 	ctrl = vduse_ctrl_open();
@@ -888,6 +1057,26 @@ TEST(v1_group_asid_and_get_fd2)
 	st.num = 1;
 	ASSERT_EQ(0, ioctl(vhost, VHOST_VDPA_SET_GROUP_ASID, &st));
 	EXPECT_EQ(1U, ctl.seen[VDUSE_SET_VQ_GROUP_ASID]);
+
+	/* A daemon taking over learns the binding; one that does not ask, not. */
+	EXPECT_EQ(VDUSE_VQ_INFO_F_QUERY | VDUSE_VQ_INFO_F_FILLED,
+		  vq_query(fd, 1, &asid));
+	EXPECT_EQ(1U, asid);
+	EXPECT_EQ(VDUSE_VQ_INFO_F_QUERY | VDUSE_VQ_INFO_F_FILLED,
+		  vq_query(fd, 0, &asid));
+	EXPECT_EQ(0U, asid);
+	info.index = 1;
+	ASSERT_EQ(0, ioctl(fd, VDUSE_VQ_GET_INFO, &info));
+	EXPECT_EQ(0, info.flags);
+	EXPECT_EQ(0U, info.asid);
+	vduse_ctl_daemon_stop(&ctl);
+	close(fd);
+	fd = vduse_dev_open(NAME);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, vduse_ctl_daemon_start(&ctl, fd));
+	EXPECT_EQ(VDUSE_VQ_INFO_F_QUERY | VDUSE_VQ_INFO_F_FILLED,
+		  vq_query(fd, 1, &asid));
+	EXPECT_EQ(1U, asid);
 
 	/* A range of space 1: GET_FD2 finds it, GET_FD (space 0) does not. */
 	mfd = memfd_create("as1", MFD_CLOEXEC);
