@@ -405,7 +405,7 @@ TEST_F(vhost, unmap_is_announced_and_gone)
  */
 TEST_F(vhost, unmapped_low_iova_is_not_the_bounce_range)
 {
-	struct vduse_iotlb_entry e = { .start = 0x1000 };
+	struct vduse_iotlb_entry e = { .start = 0x1000, .last = 0x1000 };
 	struct stat vmm, got;
 	int fd;
 
@@ -413,6 +413,7 @@ TEST_F(vhost, unmapped_low_iova_is_not_the_bounce_range)
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e));
 	EXPECT_EQ(EINVAL, errno);
 	e.start = 0;
+	e.last = e.start;
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e));
 	EXPECT_EQ(EINVAL, errno);
 
@@ -420,6 +421,7 @@ TEST_F(vhost, unmapped_low_iova_is_not_the_bounce_range)
 	ASSERT_EQ(0, iotlb_msg(self->vhost, VHOST_IOTLB_UPDATE, 0, 65536,
 			       self->mem + BDATA_OFF));
 	e.start = 0x1000;
+	e.last = e.start;
 	fd = ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(0ULL, e.start);
@@ -428,6 +430,7 @@ TEST_F(vhost, unmapped_low_iova_is_not_the_bounce_range)
 	ASSERT_EQ(0, fstat(fd, &got));
 	close(fd);
 	e.start = IOVA_BASE;
+	e.last = e.start;
 	fd = ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, fstat(fd, &vmm));
@@ -443,7 +446,10 @@ TEST_F(vhost, unmapped_low_iova_is_not_the_bounce_range)
  */
 TEST_F(vhost, read_only_range_gets_a_read_only_file)
 {
-	struct vduse_iotlb_entry e = { .start = IOVA_BASE + MEM_SIZE + 4096 };
+	struct vduse_iotlb_entry e = {
+		.start = IOVA_BASE + MEM_SIZE + 4096,
+		.last = IOVA_BASE + MEM_SIZE + 4096,
+	};
 	const uint64_t ro_off = MEM_SIZE - 65536;
 	struct stat st;
 	uint8_t *p;
@@ -476,6 +482,7 @@ TEST_F(vhost, read_only_range_gets_a_read_only_file)
 
 	/* A read-write range is the VMM's file, as in mainline. */
 	e.start = IOVA_BASE;
+	e.last = e.start;
 	fd = ioctl(self->fd, VDUSE_IOTLB_GET_FD, &e);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(VDUSE_ACCESS_RW, e.perm);
@@ -1111,7 +1118,8 @@ TEST(v1_group_asid_and_get_fd2)
 /* Version 0 devices know nothing of GET_FD2. */
 TEST(v0_has_no_get_fd2)
 {
-	struct vduse_iotlb_entry_v2 e2 = { .start = IOVA_BASE };
+	struct vduse_iotlb_entry_v2 e2 = { .start = IOVA_BASE,
+					   .last = IOVA_BASE };
 	struct vduse_test_config c;
 	int ctrl, fd;
 
