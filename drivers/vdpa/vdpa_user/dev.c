@@ -21,6 +21,7 @@
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/virtio_config.h>
 
 #include "vduse.h"
 
@@ -155,8 +156,15 @@ static long vduse_dev_set_config(struct vduse_dev *vdev,
 	return 0;
 }
 
+/*
+ * Before DRIVER_OK the driver may not be ready for the callback, and a
+ * driver whose probe failed may have freed what it points to.
+ */
 static long vduse_dev_inject_config_irq(struct vduse_dev *vdev)
 {
+	if (!(READ_ONCE(vdev->status) & VIRTIO_CONFIG_S_DRIVER_OK))
+		return -EINVAL;
+
 	spin_lock_irq(&vdev->config_lock);
 	if (vdev->config_cb.callback)
 		vdev->config_cb.callback(vdev->config_cb.private);

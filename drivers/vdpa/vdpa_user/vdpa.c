@@ -388,9 +388,42 @@ static u32 vduse_vdpa_find_cvq(struct vduse_dev *vdev)
 	return U32_MAX;
 }
 
+/* Once this returns, the driver's config callback no longer runs. */
+static void vduse_dev_drop_config_cb(struct vduse_dev *vdev)
+{
+	spin_lock_irq(&vdev->config_lock);
+	vdev->config_cb.callback = NULL;
+	vdev->config_cb.private = NULL;
+	spin_unlock_irq(&vdev->config_lock);
+}
+
+/*
+ * The driver gave up (FAILED): the virtio core does not reset the device,
+ * and the driver's removal frees what the callbacks point to, so none of
+ * them may run again, whatever the daemon answers.
+ */
+static void vduse_vdpa_drop_driver_cbs(struct vduse_dev *vdev)
+{
+	u32 i;
+
+	vduse_dev_drop_config_cb(vdev);
+	for (i = 0; i < vdev->vq_num; i++) {
+		struct vduse_vq *vq = &vdev->vqs[i];
+
+		spin_lock_irq(&vq->irq_lock);
+		vq->cb.callback = NULL;
+		vq->cb.private = NULL;
+		vq->cb_enabled = false;
+		spin_unlock_irq(&vq->irq_lock);
+	}
+}
+
 static void vduse_vdpa_set_status(struct vdpa_device *vdpa, u8 status)
 {
 	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+
+	if (status & VIRTIO_CONFIG_S_FAILED)
+		vduse_vdpa_drop_driver_cbs(vdev);
 
 	/* Refused: the driver re-reads the old status and gives up. */
 	if (vduse_vdpa_relay_status(vdev, status))
@@ -681,15 +714,6 @@ static void vduse_vdpa_iotlbs_free(struct vduse_vdpa *vv, u32 nas)
 	}
 	kfree(vv->iotlbs);
 	mutex_destroy(&vv->iotlb_lock);
-}
-
-/* Once this returns, the driver's config callback no longer runs. */
-static void vduse_dev_drop_config_cb(struct vduse_dev *vdev)
-{
-	spin_lock_irq(&vdev->config_lock);
-	vdev->config_cb.callback = NULL;
-	vdev->config_cb.private = NULL;
-	spin_unlock_irq(&vdev->config_lock);
 }
 
 /**

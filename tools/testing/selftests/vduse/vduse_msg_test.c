@@ -222,12 +222,14 @@ TEST_F(msg, refused_features_ok_no_disk)
 	vduse_vdpa_add(NAME, 60);
 	EXPECT_FALSE(has_disk());
 	EXPECT_FALSE(!!(self->d.statuses & VIRTIO_CONFIG_S_DRIVER_OK));
-	/* The driver that failed is still bound: config changes reach it. */
-	EXPECT_EQ(0, ioctl(self->fd, VDUSE_DEV_INJECT_CONFIG_IRQ));
+	/* No DRIVER_OK: no configuration interrupt, as in mainline. */
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_DEV_INJECT_CONFIG_IRQ));
+	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
 	EXPECT_FALSE(attached());
 	/* Gone with the detach, without a reset: nothing may call it now. */
-	EXPECT_EQ(0, ioctl(self->fd, VDUSE_DEV_INJECT_CONFIG_IRQ));
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_DEV_INJECT_CONFIG_IRQ));
+	EXPECT_EQ(EINVAL, errno);
 }
 
 static int fail_reset(const struct vduse_dev_request *req, void *arg)
