@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/virtio_config.h>
@@ -384,6 +385,10 @@ struct net_fixture {
 	char ifname[64], tapname[IFNAMSIZ];
 };
 
+/* A daemon that never answers the control virtqueue, or makes it loop. */
+#define CVQ_SILENT	1
+#define CVQ_LOOP	2
+
 /* 0, or which step failed, negated. */
 static int net_fixture_up(struct net_fixture *f, int silent)
 {
@@ -416,13 +421,17 @@ static int net_fixture_up(struct net_fixture *f, int silent)
 		return -2;
 	for (i = 0; i < (int)c.cfg.vq_num; i++) {
 		vq.index = i;
+		/* The largest control queue a daemon may ask for. */
+		if (silent == CVQ_LOOP && i == (int)c.cfg.vq_num - 1)
+			vq.max_size = 32768;
 		if (ioctl(f->fd, VDUSE_VQ_SETUP, &vq))
 			return -3;
 	}
 	if (silent) {
 		snprintf(path, sizeof(path), VDUSE_SYSFS_CLASS "/%s/msg_timeout",
 			 NAME);
-		if (vduse_sysfs_write(path, "2"))
+		/* Looping: the watchdog's own limit must end the wait. */
+		if (vduse_sysfs_write(path, silent == CVQ_LOOP ? "3600" : "2"))
 			return -4;
 	}
 	f->srv.tap = vduse_tap_open(f->tapname, sizeof(f->tapname));
@@ -433,7 +442,8 @@ static int net_fixture_up(struct net_fixture *f, int silent)
 	f->srv.nvqs = c.cfg.vq_num;
 	f->srv.cvq = c.cfg.vq_num - 1;
 	f->srv.max_pairs = silent ? 1 : 2;
-	f->srv.cvq_silent = silent;
+	f->srv.cvq_silent = silent == CVQ_SILENT;
+	f->srv.cvq_loop = silent == CVQ_LOOP;
 	if (vduse_ctl_daemon_start(&f->ctl, f->fd) ||
 	    vduse_net_server_start(&f->srv))
 		return -6;
@@ -533,7 +543,7 @@ TEST(silent_control_vq_does_not_wedge_the_driver)
 	char path[128], buf[16];
 	double t;
 
-	ASSERT_EQ(0, net_fixture_up(&f, 1));
+	ASSERT_EQ(0, net_fixture_up(&f, CVQ_SILENT));
 
 	/* Not before the daemon had msg_timeout to answer. */
 	t = now_s();
@@ -548,6 +558,60 @@ TEST(silent_control_vq_does_not_wedge_the_driver)
 	EXPECT_NE(0, shell("ip link set %s address %s 2>/dev/null", f.ifname,
 			   NEW_MAC));
 	/* The stack is not stuck: RTNL is free. */
+	EXPECT_EQ(0, shell("ip link show %s >/dev/null", f.ifname));
+
+	EXPECT_EQ(0, net_fixture_down(&f));
+	EXPECT_NE(0, access("/dev/vduse/" NAME, F_OK));
+}
+
+/*
+ * A hostile daemon: a 32768-entry control queue whose every descriptor
+ * but the command's own loops on itself, every other slot of the
+ * available ring names one, the index is a full ring ahead, and
+ * msg_timeout is an hour.  The watchdog gives up after its own limit
+ * (10 s), not msg_timeout, and its walk is bounded by the queue size:
+ * the command fails, RTNL is free again, the kernel stays healthy (no
+ * soft lockup, no RCU stall), and the device goes.  Without the bound
+ * the walk reads about 10^9 descriptors in one work item.
+ */
+FIXTURE(cvq_loop) {
+	int unused;
+};
+
+FIXTURE_SETUP(cvq_loop)
+{
+}
+
+FIXTURE_TEARDOWN(cvq_loop)
+{
+}
+
+TEST_F_TIMEOUT(cvq_loop, walked_boundedly, 240)
+{
+	struct net_fixture f;
+	/* f.ifname is filled in by net_fixture_up(). */
+	const char *const argv[] = { "ip", "link", "set", f.ifname, "address",
+				     NEW_MAC, NULL };
+	char path[128], buf[16];
+	struct vduse_vq_info info;
+	int status, i;
+	pid_t pid;
+
+	ASSERT_EQ(0, net_fixture_up(&f, CVQ_LOOP));
+
+	pid = vduse_spawn(argv);
+	ASSERT_LT(0, pid);
+	/* Generous: this is about not hanging, not about speed. */
+	for (i = 0; i < 1200 && waitpid(pid, &status, WNOHANG) != pid; i++)
+		usleep(100000);
+	ASSERT_GT(1200, i) TH_LOG("ip link set still waits after 120 s");
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+	info.index = f.srv.cvq;
+	ASSERT_EQ(0, ioctl(f.fd, VDUSE_VQ_GET_INFO, &info));
+	EXPECT_EQ(32768, info.num);
+	snprintf(path, sizeof(path), VDUSE_SYSFS_CLASS "/%s/broken", NAME);
+	ASSERT_LT(0, vduse_sysfs_read(path, buf, sizeof(buf)));
+	EXPECT_STREQ("1", buf);
 	EXPECT_EQ(0, shell("ip link show %s >/dev/null", f.ifname));
 
 	EXPECT_EQ(0, net_fixture_down(&f));
