@@ -93,6 +93,7 @@ static int vduse_dev_open(struct inode *inode, struct file *file)
 
 	get_device(&vdev->dev);
 	file->private_data = vdev;
+	vduse_msg_connect(vdev);
 
 	return 0;
 }

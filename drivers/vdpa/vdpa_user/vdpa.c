@@ -619,7 +619,11 @@ static void vduse_iotlb_del_locked(struct vhost_iotlb *iotlb, u64 start,
 	}
 }
 
-/* Tell the daemon to drop what it mapped of [start, last] in asid. */
+/*
+ * Tell the daemon to drop what it mapped of [start, last] in asid.  Only
+ * a daemon connected now can have mapped anything: with none, nobody is
+ * told, and nobody waits.
+ */
 static void vduse_vdpa_announce(struct vduse_dev *vdev, u32 asid, u64 start,
 				u64 last)
 {
@@ -633,7 +637,7 @@ static void vduse_vdpa_announce(struct vduse_dev *vdev, u32 asid, u64 start,
 		req.iova.start = start;
 		req.iova.last = last;
 	}
-	vduse_msg_send(vdev, &req, NULL);
+	vduse_msg_notify(vdev, &req);
 }
 
 static int vduse_vdpa_dma_map(struct vdpa_device *vdpa, unsigned int asid,

@@ -193,12 +193,13 @@ struct vduse_vdpa;
  * @config_lock: protects the contents of @config and @config_cb
  * @config_cb: the driver's configuration change callback
  * @generation: configuration generation, bumped by VDUSE_DEV_SET_CONFIG
- * @msg_lock: protects the message lists and @broken (msg.c)
+ * @msg_lock: protects the message lists, @broken and @reader (msg.c)
  * @send_list: requests not read yet
  * @recv_list: requests read and not answered
  * @waitq: the daemon's readers and pollers
  * @next_request_id: request_id of the next request
  * @broken: a request timed out: every request fails from then on
+ * @reader: a daemon has the node open
  * @msg_timeout: seconds a request waits; 0 waits forever
  * @status: the status the daemon accepted; READ_ONCE() outside @lock
  * @vqs: @vq_num virtqueues, under @lock
@@ -239,12 +240,13 @@ struct vduse_dev {
 	u32 generation;
 	struct vduse_vq *vqs;
 
-	spinlock_t msg_lock; /* lists, @next_request_id, @broken */
+	spinlock_t msg_lock; /* lists, @next_request_id, @broken, @reader */
 	struct list_head send_list;
 	struct list_head recv_list;
 	wait_queue_head_t waitq;
 	u32 next_request_id;
 	bool broken;
+	bool reader;
 	unsigned int msg_timeout;
 	u8 status;
 
@@ -363,6 +365,8 @@ bool vduse_msg_broken(struct vduse_dev *vdev);
 void vduse_msg_break(struct vduse_dev *vdev);
 int vduse_msg_send(struct vduse_dev *vdev, struct vduse_dev_request *req,
 		   struct vduse_dev_response *resp);
+int vduse_msg_notify(struct vduse_dev *vdev, struct vduse_dev_request *req);
+void vduse_msg_connect(struct vduse_dev *vdev);
 void vduse_msg_requeue(struct vduse_dev *vdev);
 ssize_t vduse_msg_read(struct vduse_dev *vdev, char __user *buf, size_t count,
 		       bool nonblock);

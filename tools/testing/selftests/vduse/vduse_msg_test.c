@@ -375,4 +375,49 @@ TEST_F(msg, faulting_read_keeps_request_first)
 	self->bg = 0;
 }
 
+/*
+ * The daemon is gone (its node closed) and the device is attached with
+ * no driver.  Detaching tells the daemon to drop its mappings, but there
+ * is nobody to tell: it must not wait (here for ever: msg_timeout 0).
+ * Requests that nobody reads while no daemon is there time out without
+ * breaking the device: a daemon that comes later can use it.
+ */
+TEST_F(msg, no_daemon_no_wait_no_break)
+{
+	char buf[16];
+
+	ASSERT_EQ(0, vduse_ctl_daemon_start(&self->d, self->fd));
+	self->daemon_running = 1;
+	ASSERT_EQ(0, vduse_vdpa_add(NAME, 60));
+	ASSERT_EQ(0, vduse_sysfs_write("/sys/bus/vdpa/drivers/virtio_vdpa/unbind",
+				       NAME));
+	vduse_ctl_daemon_stop(&self->d);
+	self->daemon_running = 0;
+	close(self->fd);
+	self->fd = -1;
+
+	ASSERT_EQ(0, vduse_sysfs_write(SYSFS "/msg_timeout", "0"));
+	EXPECT_EQ(0, vduse_vdpa_del(NAME, 20));
+	EXPECT_FALSE(attached());
+	ASSERT_LT(0, vduse_sysfs_read(SYSFS "/broken", buf, sizeof(buf)));
+	EXPECT_STREQ("0", buf);
+
+	/* The probe's requests time out, one by one, unread. */
+	ASSERT_EQ(0, vduse_sysfs_write(SYSFS "/msg_timeout", "1"));
+	vduse_vdpa_add(NAME, 60);
+	EXPECT_FALSE(has_disk());
+	ASSERT_LT(0, vduse_sysfs_read(SYSFS "/broken", buf, sizeof(buf)));
+	EXPECT_STREQ("0", buf);
+	EXPECT_EQ(0, vduse_vdpa_del(NAME, 20));
+
+	/* A daemon that comes now gets a working device. */
+	ASSERT_EQ(0, vduse_sysfs_write(SYSFS "/msg_timeout", "10"));
+	self->fd = vduse_dev_open(NAME);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, vduse_ctl_daemon_start(&self->d, self->fd));
+	self->daemon_running = 1;
+	EXPECT_EQ(0, vduse_vdpa_add(NAME, 60));
+	EXPECT_TRUE(has_disk());
+}
+
 TEST_HARNESS_MAIN
