@@ -288,7 +288,7 @@ static bool vduse_msg_has_work(struct vduse_dev *vdev)
  * Return: the size of a request, -EINVAL for a short buffer, -EAGAIN
  * when nothing is queued and @nonblock, -ERESTARTSYS on a signal, -EIO
  * when the device is broken, -EFAULT when @buf faults (the request stays
- * first in line).
+ * first in line, and another reader is woken for it).
  */
 ssize_t vduse_msg_read(struct vduse_dev *vdev, char __user *buf, size_t count,
 		       bool nonblock)
@@ -343,7 +343,14 @@ ssize_t vduse_msg_read(struct vduse_dev *vdev, char __user *buf, size_t count,
 			break;
 		}
 	}
-	ret = -EFAULT;
+	spin_unlock(&vdev->msg_lock);
+	/*
+	 * Readers wait exclusively: this one was woken for the request, so
+	 * another one may sleep on with it queued.
+	 */
+	wake_up(&vdev->waitq);
+	return -EFAULT;
+
 out_unlock:
 	spin_unlock(&vdev->msg_lock);
 	return ret;

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -418,6 +419,57 @@ TEST_F(msg, no_daemon_no_wait_no_break)
 	self->daemon_running = 1;
 	EXPECT_EQ(0, vduse_vdpa_add(NAME, 60));
 	EXPECT_TRUE(has_disk());
+}
+
+struct reader {
+	int fd;
+	char *buf;
+	ssize_t ret;
+	int err;
+};
+
+static void *blocking_read(void *arg)
+{
+	struct reader *r = arg;
+
+	r->ret = read(r->fd, r->buf, sizeof(struct vduse_dev_request));
+	r->err = r->ret < 0 ? errno : 0;
+	return NULL;
+}
+
+/*
+ * Two readers sleep on the node; the first to sleep is woken for the
+ * request and faults.  The request goes back first in line, and the
+ * other reader must be woken for it: else it sleeps on until the
+ * request times out and the device breaks.
+ */
+TEST_F(msg, faulting_reader_wakes_the_next)
+{
+	struct vduse_dev_request req;
+	struct reader a = { .fd = self->fd, .buf = bad_ptr };
+	struct reader b = { .fd = self->fd, .buf = (char *)&req };
+	pthread_t ta, tb;
+
+	ASSERT_EQ(0, pthread_create(&ta, NULL, blocking_read, &a));
+	usleep(300000);
+	ASSERT_EQ(0, pthread_create(&tb, NULL, blocking_read, &b));
+	usleep(300000);
+	self->bg = spawn_add();
+	ASSERT_LT(0, self->bg);
+
+	pthread_join(ta, NULL);
+	EXPECT_EQ(-1, a.ret);
+	EXPECT_EQ(EFAULT, a.err);
+	pthread_join(tb, NULL);
+	ASSERT_EQ(sizeof(req), b.ret) TH_LOG("second reader: errno %d", b.err);
+	EXPECT_EQ(0U, req.request_id);
+	EXPECT_EQ(VDUSE_SET_STATUS, req.type);
+
+	answer(self->fd, &req, VDUSE_REQ_RESULT_OK);
+	ASSERT_EQ(0, vduse_ctl_daemon_start(&self->d, self->fd));
+	self->daemon_running = 1;
+	EXPECT_EQ(0, wait_pid(self->bg, 60));
+	self->bg = 0;
 }
 
 TEST_HARNESS_MAIN
