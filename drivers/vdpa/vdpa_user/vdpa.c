@@ -65,12 +65,23 @@ static int vduse_vdpa_set_vq_address(struct vdpa_device *vdpa, u16 idx,
 	return 0;
 }
 
+/*
+ * vhost-vdpa checks a size against the largest of all queues only, and
+ * the daemon may have sized this queue's arrays by its own max_size.  A
+ * size above it is refused: the daemon sees 0, the queue is not enabled
+ * and the device asks for a reset (NEEDS_RESET).  Clamping would leave
+ * the driver's ring and the daemon's view of it disagreeing.
+ */
 static void vduse_vdpa_set_vq_num(struct vdpa_device *vdpa, u16 idx, u32 num)
 {
 	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+	struct vduse_vq *vq = vduse_vdpa_vq(vdpa, idx);
 
 	mutex_lock(&vdev->lock);
-	vduse_vdpa_vq(vdpa, idx)->num = num;
+	vq->num_refused = num > vq->max_size;
+	vq->num = vq->num_refused ? 0 : num;
+	if (vq->num_refused)
+		WRITE_ONCE(vdev->needs_reset, true);
 	mutex_unlock(&vdev->lock);
 }
 
@@ -138,6 +149,14 @@ static void vduse_vdpa_set_vq_ready(struct vdpa_device *vdpa, u16 idx,
 {
 	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
 	struct vduse_vq *vq = vduse_vdpa_vq(vdpa, idx);
+	bool refused;
+
+	/* A size the daemon cannot serve: the queue stays disabled. */
+	mutex_lock(&vdev->lock);
+	refused = ready && vq->num_refused;
+	mutex_unlock(&vdev->lock);
+	if (refused)
+		return;
 
 	if (vdev->features & BIT_ULL(VDUSE_F_QUEUE_READY)) {
 		vduse_vdpa_relay_vq_ready(vdev, vq, ready);

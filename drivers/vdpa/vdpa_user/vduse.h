@@ -89,6 +89,8 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
  * @max_size: largest size the daemon supports; 0 until VDUSE_VQ_SETUP
  * @group: virtqueue group (API version 1)
  * @num: size the driver chose
+ * @num_refused: the driver chose a size above @max_size: @num is 0 and
+ *	the queue cannot be enabled until the next reset
  * @desc_addr: IOVA of the descriptor area
  * @driver_addr: IOVA of the driver area
  * @device_addr: IOVA of the device area
@@ -139,6 +141,7 @@ struct vduse_vq {
 	u16 max_size;
 	u32 group;
 	u32 num;
+	bool num_refused;
 	u64 desc_addr;
 	u64 driver_addr;
 	u64 device_addr;

@@ -891,4 +891,72 @@ TEST(v0_has_no_get_fd2)
 	close(ctrl);
 }
 
+/*
+ * vhost-vdpa checks a ring size against the largest queue's only: a VMM
+ * can ask queue 0 (max_size 64) for 256, which queue 1 allows.  The
+ * size is refused: the daemon never sees it, the queue cannot be
+ * enabled, the device asks for a reset; a size that fits works after it.
+ */
+TEST(vq_num_above_the_queue_max_is_refused)
+{
+	struct vduse_vq_config vq = { .max_size = 64 };
+	struct vhost_vring_state st = { .index = 0, .num = 256 };
+	struct vduse_vq_info info = { .index = 0 };
+	struct vduse_ctl_daemon ctl = { 0 };
+	struct vduse_test_config c;
+	uint8_t status = 0;
+	int ctrl, fd, vhost;
+
+	ctrl = vduse_ctrl_open();
+	ASSERT_LE(0, ctrl);
+	vduse_test_blk_config(&c, NAME);
+	((struct virtio_blk_config *)c.cfg.config)->capacity = 0;
+	c.cfg.vq_num = 2;
+	ASSERT_EQ(0, vduse_create(ctrl, &c));
+	fd = vduse_dev_open(NAME);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, VDUSE_VQ_SETUP, &vq));
+	vq.index = 1;
+	vq.max_size = 256;
+	ASSERT_EQ(0, ioctl(fd, VDUSE_VQ_SETUP, &vq));
+	ASSERT_EQ(0, vduse_ctl_daemon_start(&ctl, fd));
+	ASSERT_EQ(0, vduse_vdpa_add(NAME, 60));
+	vhost = vduse_vdpa_to_vhost(NAME);
+	ASSERT_LE(0, vhost);
+	ASSERT_EQ(0, ioctl(vhost, VHOST_SET_OWNER));
+
+	ASSERT_EQ(0, set_status(vhost, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+				       VIRTIO_CONFIG_S_DRIVER));
+	/* vhost-vdpa takes it: it knows the largest queue only. */
+	ASSERT_EQ(0, ioctl(vhost, VHOST_SET_VRING_NUM, &st));
+	ASSERT_EQ(0, ioctl(fd, VDUSE_VQ_GET_INFO, &info));
+	EXPECT_EQ(0, info.num);
+	st.num = 1;
+	ASSERT_EQ(0, ioctl(vhost, VHOST_VDPA_SET_VRING_ENABLE, &st));
+	ASSERT_EQ(0, ioctl(fd, VDUSE_VQ_GET_INFO, &info));
+	EXPECT_EQ(0, info.ready);
+	ASSERT_EQ(0, ioctl(vhost, VHOST_VDPA_GET_STATUS, &status));
+	EXPECT_TRUE(status & VIRTIO_CONFIG_S_NEEDS_RESET);
+
+	/* After a reset, a size the queue allows is taken. */
+	ASSERT_EQ(0, set_status(vhost, 0));
+	st.num = 64;
+	ASSERT_EQ(0, ioctl(vhost, VHOST_SET_VRING_NUM, &st));
+	ASSERT_EQ(0, ioctl(fd, VDUSE_VQ_GET_INFO, &info));
+	EXPECT_EQ(64, info.num);
+	st.num = 1;
+	ASSERT_EQ(0, ioctl(vhost, VHOST_VDPA_SET_VRING_ENABLE, &st));
+	ASSERT_EQ(0, ioctl(fd, VDUSE_VQ_GET_INFO, &info));
+	EXPECT_EQ(1, info.ready);
+	ASSERT_EQ(0, ioctl(vhost, VHOST_VDPA_GET_STATUS, &status));
+	EXPECT_FALSE(status & VIRTIO_CONFIG_S_NEEDS_RESET);
+
+	close(vhost);
+	EXPECT_EQ(0, vduse_vdpa_del(NAME, 30));
+	vduse_ctl_daemon_stop(&ctl);
+	close(fd);
+	EXPECT_EQ(0, vduse_destroy(ctrl, NAME));
+	close(ctrl);
+}
+
 TEST_HARNESS_MAIN
