@@ -104,10 +104,12 @@ static void vduse_vdpa_set_vq_cb(struct vdpa_device *vdpa, u16 idx,
 
 /*
  * VDUSE_F_QUEUE_READY: tell the daemon.  A disable always takes effect,
- * since the driver frees the queue next; an enable only once the daemon
- * agreed.  Either refusal leaves the queue disabled on both sides and
- * the device asking for a reset (NEEDS_RESET), which is how a device
- * reports that it cannot go on as the driver asked.
+ * since the driver frees the queue next.  An enable takes effect before
+ * the request is sent: a daemon that answers OK may serve the ring and
+ * inject at once, before this thread runs again, and must find the queue
+ * ready.  Either refusal leaves the queue disabled on both sides and the
+ * device asking for a reset (NEEDS_RESET), which is how a device reports
+ * that it cannot go on as the driver asked.
  */
 static void vduse_vdpa_relay_vq_ready(struct vduse_dev *vdev,
 				      struct vduse_vq *vq, bool ready)
@@ -121,27 +123,22 @@ static void vduse_vdpa_relay_vq_ready(struct vduse_dev *vdev,
 
 	mutex_lock(&vdev->lock);
 	was = vq->ready;
-	if (!ready)
-		vq->ready = false;
+	vq->ready = ready;
 	mutex_unlock(&vdev->lock);
-	if (!ready)
-		vduse_vq_enable_cb(vq, false);
 	/* Nothing changes: nothing to tell (a disable after reset). */
 	if (was == ready)
 		return;
+	vduse_vq_enable_cb(vq, ready);
 
-	if (vduse_msg_send(vdev, &req, NULL)) {
-		mutex_lock(&vdev->lock);
-		WRITE_ONCE(vdev->needs_reset, true);
-		mutex_unlock(&vdev->lock);
+	if (!vduse_msg_send(vdev, &req, NULL))
 		return;
-	}
-	if (ready) {
-		mutex_lock(&vdev->lock);
-		vq->ready = true;
-		mutex_unlock(&vdev->lock);
-		vduse_vq_enable_cb(vq, true);
-	}
+
+	mutex_lock(&vdev->lock);
+	WRITE_ONCE(vdev->needs_reset, true);
+	vq->ready = false;
+	mutex_unlock(&vdev->lock);
+	if (ready)
+		vduse_vq_enable_cb(vq, false);
 }
 
 static void vduse_vdpa_set_vq_ready(struct vdpa_device *vdpa, u16 idx,
@@ -440,18 +437,38 @@ static void vduse_vdpa_drop_driver_cbs(struct vduse_dev *vdev)
 static void vduse_vdpa_set_status(struct vdpa_device *vdpa, u8 status)
 {
 	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+	bool early = false;
+	u8 old;
 
 	if (status & VIRTIO_CONFIG_S_FAILED)
 		vduse_vdpa_drop_driver_cbs(vdev);
 
+	/*
+	 * DRIVER_OK takes effect before the request is sent: a daemon that
+	 * answers OK may inject at once, before this thread runs again.
+	 */
+	mutex_lock(&vdev->lock);
+	old = vdev->status;
+	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    !(old & VIRTIO_CONFIG_S_DRIVER_OK)) {
+		WRITE_ONCE(vdev->cvq_index, vduse_vdpa_find_cvq(vdev));
+		WRITE_ONCE(vdev->status, status);
+		early = true;
+	}
+	mutex_unlock(&vdev->lock);
+
 	/* Refused: the driver re-reads the old status and gives up. */
-	if (vduse_vdpa_relay_status(vdev, status))
+	if (vduse_vdpa_relay_status(vdev, status)) {
+		if (!early)
+			return;
+		mutex_lock(&vdev->lock);
+		WRITE_ONCE(vdev->status, old);
+		WRITE_ONCE(vdev->cvq_index, U32_MAX);
+		mutex_unlock(&vdev->lock);
 		return;
+	}
 
 	mutex_lock(&vdev->lock);
-	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) &&
-	    !(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK))
-		WRITE_ONCE(vdev->cvq_index, vduse_vdpa_find_cvq(vdev));
 	WRITE_ONCE(vdev->status, status);
 	mutex_unlock(&vdev->lock);
 }
