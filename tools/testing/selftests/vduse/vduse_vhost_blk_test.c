@@ -968,7 +968,8 @@ TEST(vq_num_above_the_queue_max_is_refused)
  * pinned to CPU 1, and the daemon keeps CPU 1 busy with a SCHED_FIFO
  * spinner from before its answer until it has checked.  Its interrupt
  * after DRIVER_OK must be taken, and after a queue enable the queue must
- * read ready and the VMM's call eventfd must fire.
+ * read ready and the VMM's call eventfd must fire.  Last, the driver
+ * writes FAILED: the callbacks must be gone.
  */
 struct eager {
 	int fd, call;
@@ -1040,7 +1041,8 @@ static void *eager_daemon(void *arg)
 			continue;
 		resp.request_id = req.request_id;
 		ok_status = req.type == VDUSE_SET_STATUS &&
-			    (req.s.status & VIRTIO_CONFIG_S_DRIVER_OK);
+			    (req.s.status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+			    !(req.s.status & VIRTIO_CONFIG_S_FAILED);
 		if (ok_status || (req.type == VDUSE_SET_VQ_READY &&
 				  req.vq_ready.ready))
 			acts = !start_spinner(e, &t);
@@ -1083,7 +1085,8 @@ TEST(accepted_state_applies_before_the_sender_runs)
 	struct vduse_ctl_daemon ctl = { 0 };
 	struct vduse_test_config c;
 	struct eager e = { 0 };
-	uint64_t vfeatures;
+	uint64_t vfeatures, cnt;
+	uint32_t index = 0;
 	pthread_t daemon;
 	cpu_set_t one;
 	int ctrl, mfd, vhost;
@@ -1160,6 +1163,21 @@ TEST(accepted_state_applies_before_the_sender_runs)
 	CPU_SET(0, &one);
 	CPU_SET(1, &one);
 	sched_setaffinity(0, sizeof(one), &one);
+
+	/*
+	 * The driver gives up (FAILED, with DRIVER_OK still set, and no
+	 * reset): its callbacks are dropped, and an interrupt the daemon
+	 * may still inject reaches nothing.
+	 */
+	ASSERT_EQ(sizeof(cnt), read(e.call, &cnt, sizeof(cnt)));
+	ASSERT_EQ(0, set_status(vhost, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+				VIRTIO_CONFIG_S_DRIVER |
+				VIRTIO_CONFIG_S_FEATURES_OK |
+				VIRTIO_CONFIG_S_DRIVER_OK |
+				VIRTIO_CONFIG_S_FAILED));
+	EXPECT_EQ(0, ioctl(e.fd, VDUSE_VQ_INJECT_IRQ, &index));
+	usleep(200000);	/* a callback run on CPU 0 from here would be seen */
+	EXPECT_EQ(-1, read(e.call, &cnt, sizeof(cnt)));
 	EXPECT_EQ(0, set_status(vhost, 0));
 	close(vhost);
 	EXPECT_EQ(0, vduse_vdpa_del(NAME, 30));
