@@ -137,7 +137,6 @@ static const struct vduse_config_field vduse_blk_fields[] = {
 	VDUSE_FIELD(VIRTIO_BLK_F_BLK_SIZE, struct virtio_blk_config, blk_size),
 	VDUSE_FIELD(VIRTIO_BLK_F_TOPOLOGY, struct virtio_blk_config,
 		    opt_io_size),
-	VDUSE_FIELD(VIRTIO_BLK_F_CONFIG_WCE, struct virtio_blk_config, wce),
 	VDUSE_FIELD(VIRTIO_BLK_F_MQ, struct virtio_blk_config, num_queues),
 	VDUSE_FIELD(VIRTIO_BLK_F_DISCARD, struct virtio_blk_config,
 		    discard_sector_alignment),
@@ -239,7 +238,11 @@ static int vduse_net_check(const struct vduse_dev_config *cfg,
 static const struct vduse_dev_type vduse_dev_types[] = {
 	{
 		.device_id = VIRTIO_ID_BLOCK,
-		/* Not the legacy barrier and SCSI bits. */
+		/*
+		 * Not the legacy barrier and SCSI bits, nor CONFIG_WCE: the
+		 * driver writes the cache mode into the configuration space,
+		 * and no message carries such a write to the daemon.
+		 */
 		.features = BIT_ULL(VIRTIO_BLK_F_SIZE_MAX) |
 			    BIT_ULL(VIRTIO_BLK_F_SEG_MAX) |
 			    BIT_ULL(VIRTIO_BLK_F_GEOMETRY) |
@@ -247,7 +250,6 @@ static const struct vduse_dev_type vduse_dev_types[] = {
 			    BIT_ULL(VIRTIO_BLK_F_BLK_SIZE) |
 			    BIT_ULL(VIRTIO_BLK_F_FLUSH) |
 			    BIT_ULL(VIRTIO_BLK_F_TOPOLOGY) |
-			    BIT_ULL(VIRTIO_BLK_F_CONFIG_WCE) |
 			    BIT_ULL(VIRTIO_BLK_F_MQ) |
 			    BIT_ULL(VIRTIO_BLK_F_DISCARD) |
 			    BIT_ULL(VIRTIO_BLK_F_WRITE_ZEROES) |

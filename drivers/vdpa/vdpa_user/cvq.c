@@ -12,9 +12,9 @@
  *
  * - a kick of the control virtqueue arms the watchdog, unless it is armed;
  * - while buffers are outstanding and the daemon uses none of them for
- *   msg_timeout seconds (VDUSE_MSG_TIMEOUT_DEFAULT when msg_timeout is 0:
- *   this queue is never waited on forever), the device is broken, as if a
- *   request had timed out;
+ *   msg_timeout seconds, but at most VDUSE_CVQ_TIMEOUT_MAX (also when
+ *   msg_timeout is 0: this queue is never waited on forever), the device
+ *   is broken, as if a request had timed out;
  * - on a broken device, every outstanding command is completed with
  *   VIRTIO_NET_ERR in its status byte, at once, and so is every later one.
  *
@@ -23,7 +23,8 @@
  * Only split rings are read: a device offering the control virtqueue may
  * not offer VIRTIO_F_RING_PACKED (ctrl.c).  The rings are read and written
  * through copies (vduse_domain_rw()), since the daemon may rewrite them at
- * any moment; whatever it wrote, the walk is bounded by the queue size.
+ * any moment; whatever it wrote, one run reads at most the queue size in
+ * descriptors.
  * Under vhost-vdpa the rings are not the domain's coherent allocations, and
  * the watchdog does nothing: the VMM drives that queue, not the kernel.
  *
@@ -33,6 +34,7 @@
  */
 
 #include <linux/jiffies.h>
+#include <linux/sched.h>
 #include <linux/virtio_byteorder.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
@@ -45,6 +47,12 @@
 /* vduse_vdpa.cvq_flags */
 #define VDUSE_CVQ_ARMED		0
 
+/*
+ * Seconds a command waits for the daemon at most, whatever msg_timeout:
+ * virtio_net holds RTNL meanwhile, and the whole network stack waits.
+ */
+#define VDUSE_CVQ_TIMEOUT_MAX	10
+
 static u16 vduse_cvq16(__virtio16 val)
 {
 	/* VIRTIO_F_VERSION_1 is required: rings are little endian. */
@@ -53,10 +61,12 @@ static u16 vduse_cvq16(__virtio16 val)
 
 /*
  * Put VIRTIO_NET_ERR in the status byte of the chain at @head: the first
- * byte the device may write.
+ * byte the device may write.  Each descriptor read takes one of @budget,
+ * which all the chains of a run share.
  */
 static int vduse_cvq_fail_chain(struct vduse_domain *domain,
-				const struct vduse_vq *vq, u16 head)
+				const struct vduse_vq *vq, u16 head,
+				u32 *budget)
 {
 	u8 status = VIRTIO_NET_ERR;
 	u64 table = vq->desc_addr;
@@ -70,6 +80,9 @@ static int vduse_cvq_fail_chain(struct vduse_domain *domain,
 	for (n = 0; n <= vq->num; n++) {
 		u16 flags;
 
+		if (!*budget)
+			return -ELOOP;
+		(*budget)--;
 		if (i >= size)
 			return -EINVAL;
 		if (vduse_domain_rw(domain, table + (u64)i * sizeof(d), &d,
@@ -102,12 +115,17 @@ static int vduse_cvq_fail_chain(struct vduse_domain *domain,
  * Complete the outstanding commands [used, avail) with VIRTIO_NET_ERR.
  * A chain that cannot be walked is still returned to the driver: its
  * status byte keeps what the driver put there, which is not VIRTIO_NET_OK.
+ * The daemon can rewrite the rings at will (a chain looping on itself in
+ * every slot of a 32768-entry queue): one run walks at most the queue
+ * size in descriptors in all, and yields the CPU between chains.  The
+ * driver has one command outstanding at a time, which fits any budget.
  */
 static void vduse_cvq_fail_all(struct vduse_domain *domain,
 			       const struct vduse_vq *vq, u16 used, u16 avail)
 {
 	u64 ring = vq->device_addr + offsetof(struct vring_used, ring);
 	u16 n = min_t(u16, avail - used, vq->num);
+	u32 budget = vq->num;
 	__virtio16 idx;
 	u16 i;
 
@@ -121,13 +139,14 @@ static void vduse_cvq_fail_all(struct vduse_domain *domain,
 				    slot * sizeof(head), &head, sizeof(head),
 				    false))
 			return;
-		vduse_cvq_fail_chain(domain, vq, vduse_cvq16(head));
+		vduse_cvq_fail_chain(domain, vq, vduse_cvq16(head), &budget);
 
 		elem.id = __cpu_to_virtio32(true, vduse_cvq16(head));
 		elem.len = __cpu_to_virtio32(true, 1);
 		if (vduse_domain_rw(domain, ring + slot * sizeof(elem), &elem,
 				    sizeof(elem), true))
 			return;
+		cond_resched();
 	}
 
 	/* The entries before the index that publishes them. */
@@ -201,9 +220,14 @@ static void vduse_cvq_work(struct work_struct *work)
 
 	if (!vduse_msg_broken(vdev)) {
 		if (!vv->cvq_watching || used != vv->cvq_used) {
-			/* The daemon is answering: give it a full period. */
+			/*
+			 * The daemon is answering: give it a full period,
+			 * never more than RTNL may reasonably be held.
+			 */
 			timeout = READ_ONCE(vdev->msg_timeout) ?:
-				  VDUSE_MSG_TIMEOUT_DEFAULT;
+				  VDUSE_CVQ_TIMEOUT_MAX;
+			timeout = min_t(unsigned long, timeout,
+					VDUSE_CVQ_TIMEOUT_MAX);
 			vv->cvq_watching = true;
 			vv->cvq_used = used;
 			vv->cvq_deadline = jiffies + timeout * HZ;

@@ -21,6 +21,7 @@
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/virtio_config.h>
 
 #include "iova_domain.h"
 #include "vduse.h"
@@ -96,6 +97,7 @@ static int vduse_dev_open(struct inode *inode, struct file *file)
 
 	get_device(&vdev->dev);
 	file->private_data = vdev;
+	vduse_msg_connect(vdev);
 
 	return 0;
 }
@@ -159,8 +161,15 @@ static long vduse_dev_set_config(struct vduse_dev *vdev,
 	return 0;
 }
 
+/*
+ * Before DRIVER_OK the driver may not be ready for the callback, and a
+ * driver whose probe failed may have freed what it points to.
+ */
 static long vduse_dev_inject_config_irq(struct vduse_dev *vdev)
 {
+	if (!(READ_ONCE(vdev->status) & VIRTIO_CONFIG_S_DRIVER_OK))
+		return -EINVAL;
+
 	spin_lock_irq(&vdev->config_lock);
 	if (vdev->config_cb.callback)
 		vdev->config_cb.callback(vdev->config_cb.private);

@@ -6,9 +6,11 @@
  * moves to recv_list when the daemon read()s it, and leaves that list
  * when the daemon write()s the answer with its request_id.  The sender
  * waits at most msg_timeout seconds, killably.  A timeout breaks the
- * device: every request in flight and every later one fails at once.
- * When the daemon closes its node, requests it read but never answered
- * go back to the head of send_list, in order, for the next daemon.
+ * device, unless no daemon was there to read the request: every request
+ * in flight and every later one fails at once.  When the daemon closes
+ * its node, requests it read but never answered go back to the head of
+ * send_list, in order, for the next daemon; notifications meant for it
+ * alone (vduse_msg_notify()) are dropped.
  *
  * A broken device is reported once to each daemon: poll() shows EPOLLERR
  * and read() fails with EIO until a read() has said so; from then on
@@ -44,7 +46,11 @@
  * @resp: what it answered, valid once @done completed with @answered
  * @node: on send_list or recv_list, under msg_lock
  * @done: completed when the message leaves the lists for good
- * @answered: the daemon answered (else the device broke)
+ * @answered: the daemon answered (else the device broke, or @notify)
+ * @read: on recv_list: a daemon read it
+ * @notify: only for the daemon connected now (vduse_msg_notify()): it
+ *	is dropped rather than handed to the next daemon
+ * @dropped: dropped because its daemon went away
  */
 struct vduse_msg {
 	struct vduse_dev_request req;
@@ -52,6 +58,9 @@ struct vduse_msg {
 	struct list_head node;
 	struct completion done;
 	bool answered;
+	bool read;
+	bool notify;
+	bool dropped;
 };
 
 /**
@@ -154,23 +163,9 @@ void vduse_msg_stats_get(struct vduse_dev *vdev, struct vduse_msg_stats *st)
 	spin_unlock(&vdev->msg_lock);
 }
 
-/**
- * vduse_msg_send() - send a request to the daemon and wait for its answer
- * @vdev: the device
- * @req: the request; its request_id is filled in
- * @resp: where the answer goes, or NULL
- *
- * Sleeps up to the device's msg_timeout (forever if 0), or until a fatal
- * signal.  Must not be called under a spinlock or vduse_dev.lock, which
- * the daemon's ioctls take.
- *
- * Return: 0 when the daemon answered VDUSE_REQ_RESULT_OK, -EIO when it
- * answered anything else, -ETIMEDOUT when the wait timed out (the device
- * is broken from then on), -ENODEV when it was broken already, -EINTR on
- * a fatal signal.
- */
-int vduse_msg_send(struct vduse_dev *vdev, struct vduse_dev_request *req,
-		   struct vduse_dev_response *resp)
+static int vduse_msg_do_send(struct vduse_dev *vdev,
+			     struct vduse_dev_request *req,
+			     struct vduse_dev_response *resp, bool notify)
 {
 	unsigned int timeout_s = READ_ONCE(vdev->msg_timeout);
 	long timeout = timeout_s ? (long)timeout_s * HZ : MAX_SCHEDULE_TIMEOUT;
@@ -185,11 +180,16 @@ int vduse_msg_send(struct vduse_dev *vdev, struct vduse_dev_request *req,
 	init_completion(&msg.done);
 	INIT_LIST_HEAD(&msg.node);
 	msg.req = *req;
+	msg.notify = notify;
 
 	spin_lock(&vdev->msg_lock);
 	if (vdev->broken) {
 		spin_unlock(&vdev->msg_lock);
 		return -ENODEV;
+	}
+	if (notify && !vdev->reader) {
+		spin_unlock(&vdev->msg_lock);
+		return -ENOTCONN;
 	}
 	msg.req.request_id = vdev->next_request_id++;
 	list_add_tail(&msg.node, &vdev->send_list);
@@ -208,12 +208,20 @@ int vduse_msg_send(struct vduse_dev *vdev, struct vduse_dev_request *req,
 	} else if (!list_empty(&msg.node)) {
 		/* Still queued or read: this wait ended first. */
 		list_del_init(&msg.node);
-		if (left == 0) {
-			vduse_msg_break_locked(vdev);
-			ret = -ETIMEDOUT;
-		} else {
+		if (left != 0) {
 			ret = -EINTR;
+		} else {
+			/*
+			 * A daemon that holds the request, or has the node
+			 * open and does not read, failed to answer.  With no
+			 * daemon there is nobody to blame.
+			 */
+			if (msg.read || vdev->reader)
+				vduse_msg_break_locked(vdev);
+			ret = -ETIMEDOUT;
 		}
+	} else if (msg.dropped) {
+		ret = -ENOTCONN;
 	} else {
 		/* Failed by vduse_msg_break_locked(). */
 		ret = -ENODEV;
@@ -234,12 +242,86 @@ int vduse_msg_send(struct vduse_dev *vdev, struct vduse_dev_request *req,
 }
 
 /**
- * vduse_msg_requeue() - give requests read but not answered back
- * @vdev: the device whose daemon closed its node
+ * vduse_msg_send() - send a request to the daemon and wait for its answer
+ * @vdev: the device
+ * @req: the request; its request_id is filled in
+ * @resp: where the answer goes, or NULL
+ *
+ * Sleeps up to the device's msg_timeout (forever if 0), or until a fatal
+ * signal.  A request sent while no daemon has the node open waits for
+ * the next one.  Must not be called under a spinlock or vduse_dev.lock,
+ * which the daemon's ioctls take.
+ *
+ * Return: 0 when the daemon answered VDUSE_REQ_RESULT_OK, -EIO when it
+ * answered anything else, -ETIMEDOUT when the wait timed out (the device
+ * is broken from then on, unless no daemon ever read the request and
+ * none has the node open), -ENODEV when it was broken already, -EINTR on
+ * a fatal signal.
+ */
+int vduse_msg_send(struct vduse_dev *vdev, struct vduse_dev_request *req,
+		   struct vduse_dev_response *resp)
+{
+	return vduse_msg_do_send(vdev, req, resp, false);
+}
+
+/**
+ * vduse_msg_notify() - tell the daemon connected now, if any
+ * @vdev: the device
+ * @req: the request; its request_id is filled in
+ *
+ * vduse_msg_send() for news that only the daemon connected now can act
+ * on (what it mapped): with no daemon it returns at once, and if the
+ * daemon goes away before answering, the request is dropped rather than
+ * handed to the next one.  Same context as vduse_msg_send().
+ *
+ * Return: as vduse_msg_send(), or -ENOTCONN when no daemon has the node
+ * open, or it closed the node before answering.
+ */
+int vduse_msg_notify(struct vduse_dev *vdev, struct vduse_dev_request *req)
+{
+	return vduse_msg_do_send(vdev, req, NULL, true);
+}
+
+/**
+ * vduse_msg_connect() - a daemon opened the node
+ * @vdev: the device
+ */
+void vduse_msg_connect(struct vduse_dev *vdev)
+{
+	spin_lock(&vdev->msg_lock);
+	vdev->reader = true;
+	spin_unlock(&vdev->msg_lock);
+}
+
+/* Drop a list's notifications, under msg_lock; their senders go on. */
+static void vduse_msg_drop_notify(struct list_head *list)
+{
+	struct vduse_msg *msg, *tmp;
+
+	list_for_each_entry_safe(msg, tmp, list, node) {
+		msg->read = false;
+		if (!msg->notify)
+			continue;
+		msg->dropped = true;
+		list_del_init(&msg->node);
+		complete(&msg->done);
+	}
+}
+
+/**
+ * vduse_msg_requeue() - the daemon closed its node: give requests read
+ * but not answered back, for the next daemon
+ * @vdev: the device
+ *
+ * Notifications (vduse_msg_notify()) were for that daemon only: they are
+ * dropped.
  */
 void vduse_msg_requeue(struct vduse_dev *vdev)
 {
 	spin_lock(&vdev->msg_lock);
+	vdev->reader = false;
+	vduse_msg_drop_notify(&vdev->recv_list);
+	vduse_msg_drop_notify(&vdev->send_list);
 	list_splice_init(&vdev->recv_list, &vdev->send_list);
 	/* The next daemon is told of a break too. */
 	vdev->broken_told = false;
@@ -268,7 +350,7 @@ static bool vduse_msg_has_work(struct vduse_dev *vdev)
  * Return: the size of a request, -EINVAL for a short buffer, -EAGAIN
  * when nothing is queued and @nonblock, -ERESTARTSYS on a signal, -EIO
  * the first time after the device broke, -EFAULT when @buf faults (the
- * request stays first in line).
+ * request stays first in line, and another reader is woken for it).
  */
 ssize_t vduse_msg_read(struct vduse_dev *vdev, char __user *buf, size_t count,
 		       bool nonblock)
@@ -310,6 +392,7 @@ ssize_t vduse_msg_read(struct vduse_dev *vdev, char __user *buf, size_t count,
 	 */
 	req = msg->req;
 	awaited = !list_empty(&vdev->recv_list);
+	msg->read = true;
 	list_move_tail(&msg->node, &vdev->recv_list);
 	spin_unlock(&vdev->msg_lock);
 	/* A reply is awaited now: pollers for EPOLLOUT may write. */
@@ -323,11 +406,19 @@ ssize_t vduse_msg_read(struct vduse_dev *vdev, char __user *buf, size_t count,
 	spin_lock(&vdev->msg_lock);
 	list_for_each_entry(msg, &vdev->recv_list, node) {
 		if (msg->req.request_id == req.request_id) {
+			msg->read = false;
 			list_move(&msg->node, &vdev->send_list);
 			break;
 		}
 	}
-	ret = -EFAULT;
+	spin_unlock(&vdev->msg_lock);
+	/*
+	 * Readers wait exclusively: this one was woken for the request, so
+	 * another one may sleep on with it queued.
+	 */
+	wake_up(&vdev->waitq);
+	return -EFAULT;
+
 out_unlock:
 	spin_unlock(&vdev->msg_lock);
 	return ret;

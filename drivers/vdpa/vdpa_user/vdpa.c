@@ -70,12 +70,23 @@ static int vduse_vdpa_set_vq_address(struct vdpa_device *vdpa, u16 idx,
 	return 0;
 }
 
+/*
+ * vhost-vdpa checks a size against the largest of all queues only, and
+ * the daemon may have sized this queue's arrays by its own max_size.  A
+ * size above it is refused: the daemon sees 0, the queue is not enabled
+ * and the device asks for a reset (NEEDS_RESET).  Clamping would leave
+ * the driver's ring and the daemon's view of it disagreeing.
+ */
 static void vduse_vdpa_set_vq_num(struct vdpa_device *vdpa, u16 idx, u32 num)
 {
 	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+	struct vduse_vq *vq = vduse_vdpa_vq(vdpa, idx);
 
 	mutex_lock(&vdev->lock);
-	vduse_vdpa_vq(vdpa, idx)->num = num;
+	vq->num_refused = num > vq->max_size;
+	vq->num = vq->num_refused ? 0 : num;
+	if (vq->num_refused)
+		WRITE_ONCE(vdev->needs_reset, true);
 	mutex_unlock(&vdev->lock);
 }
 
@@ -99,10 +110,12 @@ static void vduse_vdpa_set_vq_cb(struct vdpa_device *vdpa, u16 idx,
 
 /*
  * VDUSE_F_QUEUE_READY: tell the daemon.  A disable always takes effect,
- * since the driver frees the queue next; an enable only once the daemon
- * agreed.  Either refusal leaves the queue disabled on both sides and
- * the device asking for a reset (NEEDS_RESET), which is how a device
- * reports that it cannot go on as the driver asked.
+ * since the driver frees the queue next.  An enable takes effect before
+ * the request is sent: a daemon that answers OK may serve the ring and
+ * inject at once, before this thread runs again, and must find the queue
+ * ready.  Either refusal leaves the queue disabled on both sides and the
+ * device asking for a reset (NEEDS_RESET), which is how a device reports
+ * that it cannot go on as the driver asked.
  */
 static void vduse_vdpa_relay_vq_ready(struct vduse_dev *vdev,
 				      struct vduse_vq *vq, bool ready)
@@ -116,27 +129,22 @@ static void vduse_vdpa_relay_vq_ready(struct vduse_dev *vdev,
 
 	mutex_lock(&vdev->lock);
 	was = vq->ready;
-	if (!ready)
-		vq->ready = false;
+	vq->ready = ready;
 	mutex_unlock(&vdev->lock);
-	if (!ready)
-		vduse_vq_enable_cb(vq, false);
 	/* Nothing changes: nothing to tell (a disable after reset). */
 	if (was == ready)
 		return;
+	vduse_vq_enable_cb(vq, ready);
 
-	if (vduse_msg_send(vdev, &req, NULL)) {
-		mutex_lock(&vdev->lock);
-		WRITE_ONCE(vdev->needs_reset, true);
-		mutex_unlock(&vdev->lock);
+	if (!vduse_msg_send(vdev, &req, NULL))
 		return;
-	}
-	if (ready) {
-		mutex_lock(&vdev->lock);
-		vq->ready = true;
-		mutex_unlock(&vdev->lock);
-		vduse_vq_enable_cb(vq, true);
-	}
+
+	mutex_lock(&vdev->lock);
+	WRITE_ONCE(vdev->needs_reset, true);
+	vq->ready = false;
+	mutex_unlock(&vdev->lock);
+	if (ready)
+		vduse_vq_enable_cb(vq, false);
 }
 
 static void vduse_vdpa_set_vq_ready(struct vdpa_device *vdpa, u16 idx,
@@ -144,6 +152,14 @@ static void vduse_vdpa_set_vq_ready(struct vdpa_device *vdpa, u16 idx,
 {
 	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
 	struct vduse_vq *vq = vduse_vdpa_vq(vdpa, idx);
+	bool refused;
+
+	/* A size the daemon cannot serve: the queue stays disabled. */
+	mutex_lock(&vdev->lock);
+	refused = ready && vq->num_refused;
+	mutex_unlock(&vdev->lock);
+	if (refused)
+		return;
 
 	trace_vduse_vq_ready(vdev, idx, ready);
 	if (vdev->features & BIT_ULL(VDUSE_F_QUEUE_READY)) {
@@ -428,18 +444,71 @@ static u32 vduse_vdpa_find_cvq(struct vduse_dev *vdev)
 	return U32_MAX;
 }
 
+/* Once this returns, the driver's config callback no longer runs. */
+static void vduse_dev_drop_config_cb(struct vduse_dev *vdev)
+{
+	spin_lock_irq(&vdev->config_lock);
+	vdev->config_cb.callback = NULL;
+	vdev->config_cb.private = NULL;
+	spin_unlock_irq(&vdev->config_lock);
+}
+
+/*
+ * The driver gave up (FAILED): the virtio core does not reset the device,
+ * and the driver's removal frees what the callbacks point to, so none of
+ * them may run again, whatever the daemon answers.
+ */
+static void vduse_vdpa_drop_driver_cbs(struct vduse_dev *vdev)
+{
+	u32 i;
+
+	vduse_dev_drop_config_cb(vdev);
+	for (i = 0; i < vdev->vq_num; i++) {
+		struct vduse_vq *vq = &vdev->vqs[i];
+
+		spin_lock_irq(&vq->irq_lock);
+		vq->cb.callback = NULL;
+		vq->cb.private = NULL;
+		vq->cb_enabled = false;
+		spin_unlock_irq(&vq->irq_lock);
+	}
+}
+
 static void vduse_vdpa_set_status(struct vdpa_device *vdpa, u8 status)
 {
 	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
+	bool early = false;
+	u8 old;
+
+	if (status & VIRTIO_CONFIG_S_FAILED)
+		vduse_vdpa_drop_driver_cbs(vdev);
+
+	/*
+	 * DRIVER_OK takes effect before the request is sent: a daemon that
+	 * answers OK may inject at once, before this thread runs again.
+	 */
+	mutex_lock(&vdev->lock);
+	old = vdev->status;
+	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    !(old & VIRTIO_CONFIG_S_DRIVER_OK)) {
+		WRITE_ONCE(vdev->cvq_index, vduse_vdpa_find_cvq(vdev));
+		WRITE_ONCE(vdev->status, status);
+		early = true;
+	}
+	mutex_unlock(&vdev->lock);
 
 	/* Refused: the driver re-reads the old status and gives up. */
-	if (vduse_vdpa_relay_status(vdev, status))
+	if (vduse_vdpa_relay_status(vdev, status)) {
+		if (!early)
+			return;
+		mutex_lock(&vdev->lock);
+		WRITE_ONCE(vdev->status, old);
+		WRITE_ONCE(vdev->cvq_index, U32_MAX);
+		mutex_unlock(&vdev->lock);
 		return;
+	}
 
 	mutex_lock(&vdev->lock);
-	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) &&
-	    !(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK))
-		WRITE_ONCE(vdev->cvq_index, vduse_vdpa_find_cvq(vdev));
 	WRITE_ONCE(vdev->status, status);
 	mutex_unlock(&vdev->lock);
 }
@@ -628,7 +697,11 @@ static void vduse_iotlb_del_locked(struct vhost_iotlb *iotlb, u64 start,
 	}
 }
 
-/* Tell the daemon to drop what it mapped of [start, last] in asid. */
+/*
+ * Tell the daemon to drop what it mapped of [start, last] in asid.  Only
+ * a daemon connected now can have mapped anything: with none, nobody is
+ * told, and nobody waits.
+ */
 static void vduse_vdpa_announce(struct vduse_dev *vdev, u32 asid, u64 start,
 				u64 last)
 {
@@ -643,7 +716,7 @@ static void vduse_vdpa_announce(struct vduse_dev *vdev, u32 asid, u64 start,
 		req.iova.last = last;
 	}
 	trace_vduse_iotlb_update(vdev, asid, start, last);
-	vduse_msg_send(vdev, &req, NULL);
+	vduse_msg_notify(vdev, &req);
 }
 
 static int vduse_vdpa_dma_map(struct vdpa_device *vdpa, unsigned int asid,
@@ -726,15 +799,6 @@ static void vduse_vdpa_iotlbs_free(struct vduse_vdpa *vv, u32 nas)
 	}
 	kfree(vv->iotlbs);
 	mutex_destroy(&vv->iotlb_lock);
-}
-
-/* Once this returns, the driver's config callback no longer runs. */
-static void vduse_dev_drop_config_cb(struct vduse_dev *vdev)
-{
-	spin_lock_irq(&vdev->config_lock);
-	vdev->config_cb.callback = NULL;
-	vdev->config_cb.private = NULL;
-	spin_unlock_irq(&vdev->config_lock);
 }
 
 /**

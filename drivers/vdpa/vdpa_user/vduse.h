@@ -89,6 +89,8 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
  * @max_size: largest size the daemon supports; 0 until VDUSE_VQ_SETUP
  * @group: virtqueue group (API version 1)
  * @num: size the driver chose
+ * @num_refused: the driver chose a size above @max_size: @num is 0 and
+ *	the queue cannot be enabled until the next reset
  * @desc_addr: IOVA of the descriptor area
  * @driver_addr: IOVA of the driver area
  * @device_addr: IOVA of the device area
@@ -146,6 +148,7 @@ struct vduse_vq {
 	u16 max_size;
 	u32 group;
 	u32 num;
+	bool num_refused;
 	u64 desc_addr;
 	u64 driver_addr;
 	u64 device_addr;
@@ -245,7 +248,7 @@ extern const char * const vduse_vq_stat_names[VDUSE_VQ_STATS];
  * @config_lock: protects the contents of @config and @config_cb
  * @config_cb: the driver's configuration change callback
  * @generation: configuration generation, bumped by VDUSE_DEV_SET_CONFIG
- * @msg_lock: protects the message lists and @broken (msg.c)
+ * @msg_lock: protects the message lists, @broken and @reader (msg.c)
  * @send_list: requests not read yet
  * @recv_list: requests read and not answered
  * @waitq: the daemon's readers and pollers
@@ -253,6 +256,7 @@ extern const char * const vduse_vq_stat_names[VDUSE_VQ_STATS];
  * @broken: a request timed out: every request fails from then on
  * @msg_stats: what the relay did, under @msg_lock
  * @broken_told: a read() of the current daemon reported @broken
+ * @reader: a daemon has the node open
  * @msg_timeout: seconds a request waits; 0 waits forever
  * @status: the status the daemon accepted; READ_ONCE() outside @lock
  * @vqs: @vq_num virtqueues, under @lock
@@ -296,7 +300,7 @@ struct vduse_dev {
 	u32 generation;
 	struct vduse_vq *vqs;
 
-	spinlock_t msg_lock; /* lists, request ids, @broken, @broken_told */
+	spinlock_t msg_lock; /* lists, ids, @broken, @broken_told, @reader */
 	struct list_head send_list;
 	struct list_head recv_list;
 	wait_queue_head_t waitq;
@@ -304,6 +308,7 @@ struct vduse_dev {
 	bool broken;
 	struct vduse_msg_stats msg_stats;
 	bool broken_told;
+	bool reader;
 	unsigned int msg_timeout;
 	u8 status;
 
@@ -427,6 +432,8 @@ bool vduse_msg_broken(struct vduse_dev *vdev);
 void vduse_msg_break(struct vduse_dev *vdev);
 int vduse_msg_send(struct vduse_dev *vdev, struct vduse_dev_request *req,
 		   struct vduse_dev_response *resp);
+int vduse_msg_notify(struct vduse_dev *vdev, struct vduse_dev_request *req);
+void vduse_msg_connect(struct vduse_dev *vdev);
 void vduse_msg_requeue(struct vduse_dev *vdev);
 void vduse_msg_stats_get(struct vduse_dev *vdev, struct vduse_msg_stats *st);
 ssize_t vduse_msg_read(struct vduse_dev *vdev, char __user *buf, size_t count,

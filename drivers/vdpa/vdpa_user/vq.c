@@ -660,6 +660,7 @@ void vduse_vqs_reset(struct vduse_dev *vdev)
 		struct vduse_vq *vq = &vdev->vqs[i];
 
 		vq->num = 0;
+		vq->num_refused = false;
 		vq->desc_addr = 0;
 		vq->driver_addr = 0;
 		vq->device_addr = 0;

@@ -1130,7 +1130,8 @@ TEST_F(serve, kick_and_irq_errors)
 	vq = 1;
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_VQ_INJECT_IRQ, &vq));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(0, ioctl(self->fd, VDUSE_DEV_INJECT_CONFIG_IRQ));
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_DEV_INJECT_CONFIG_IRQ));
+	EXPECT_EQ(EINVAL, errno);
 }
 
 /*

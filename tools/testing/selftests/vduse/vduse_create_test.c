@@ -157,9 +157,13 @@ TEST_F(create, required_features_einval)
 
 TEST_F(create, unhonourable_features_einval)
 {
-	/* Ring reset, notification data, admin vq, unknown, legacy blk. */
+	/*
+	 * Ring reset, notification data, admin vq, unknown, legacy blk, and
+	 * a writable cache mode (no message carries configuration writes).
+	 */
 	static const unsigned int bad[] = { 37, 38, 39, 40, 41, 50, 63,
-		VIRTIO_BLK_F_BARRIER, VIRTIO_BLK_F_SCSI, 3, 8, 23 };
+		VIRTIO_BLK_F_BARRIER, VIRTIO_BLK_F_SCSI, 3, 8, 23,
+		VIRTIO_BLK_F_CONFIG_WCE };
 	uint64_t base = self->c.cfg.features;
 	size_t i;
 

@@ -271,4 +271,58 @@ TEST(read_races_msg_timeout)
 	close(ctrl);
 }
 
+/*
+ * A configuration virtio_blk refuses after it set up its queues
+ * (SECURE_ERASE with a sector alignment of 0): the probe fails and
+ * the virtio core writes FAILED, with no reset.  Once virtio_vdpa is
+ * unbound too, the driver's state is freed: neither interrupt may reach
+ * it, and both inject ioctls say so (no DRIVER_OK).  The debug kernel's
+ * KASAN catches a call into freed memory.
+ */
+TEST(failed_probe_drops_callbacks)
+{
+	struct vduse_vq_config vq = { .index = 0, .max_size = 64 };
+	struct vduse_ctl_daemon d = { 0 };
+	struct vduse_test_config c;
+	struct virtio_blk_config *blk = (void *)c.cfg.config;
+	unsigned int statuses;
+	uint32_t index = 0;
+	int ctrl, fd;
+
+	ctrl = vduse_ctrl_open();
+	ASSERT_LE(0, ctrl);
+	vduse_test_blk_config(&c, NAME);
+	blk->capacity = 0;
+	c.cfg.features |= 1ULL << VIRTIO_BLK_F_SECURE_ERASE;
+	blk->max_secure_erase_sectors = 8;
+	blk->max_secure_erase_seg = 1;
+	blk->secure_erase_sector_alignment = 0;
+	ASSERT_EQ(0, vduse_create(ctrl, &c));
+	fd = vduse_dev_open(NAME);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, VDUSE_VQ_SETUP, &vq));
+	ASSERT_EQ(0, vduse_ctl_daemon_start(&d, fd));
+	ASSERT_EQ(0, vduse_vdpa_add(NAME, 60));
+
+	statuses = __atomic_load_n(&d.statuses, __ATOMIC_SEQ_CST);
+	EXPECT_TRUE(statuses & VIRTIO_CONFIG_S_FAILED)
+		TH_LOG("statuses seen: %#x", statuses);
+	EXPECT_FALSE(statuses & VIRTIO_CONFIG_S_DRIVER_OK);
+	EXPECT_EQ(-1, ioctl(fd, VDUSE_DEV_INJECT_CONFIG_IRQ));
+	EXPECT_EQ(EINVAL, errno);
+
+	EXPECT_EQ(0, vduse_sysfs_write("/sys/bus/vdpa/drivers/virtio_vdpa/unbind",
+				       NAME));
+	EXPECT_EQ(-1, ioctl(fd, VDUSE_DEV_INJECT_CONFIG_IRQ));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(fd, VDUSE_VQ_INJECT_IRQ, &index));
+	EXPECT_EQ(EINVAL, errno);
+
+	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
+	vduse_ctl_daemon_stop(&d);
+	close(fd);
+	EXPECT_EQ(0, vduse_destroy(ctrl, NAME));
+	close(ctrl);
+}
+
 TEST_HARNESS_MAIN

@@ -180,6 +180,12 @@ struct vduse_net_server {
 	int cvq;
 	unsigned int max_pairs;		/* what VQ_PAIRS_SET may ask */
 	int cvq_silent;			/* __atomic: never answer the cvq */
+	/*
+	 * __atomic: instead of answering the cvq, make every descriptor a
+	 * chain looping on itself, and every slot of the available ring
+	 * (the index a full ring ahead) the command's head.
+	 */
+	int cvq_loop;
 	pthread_t thread;
 	pthread_mutex_t lock;		/* @mac */
 	uint8_t mac[6];			/* the last CTRL_MAC_ADDR_SET */

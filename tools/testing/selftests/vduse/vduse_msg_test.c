@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -262,12 +263,14 @@ TEST_F(msg, refused_features_ok_no_disk)
 	EXPECT_EQ(1U, __atomic_load_n(&refused, __ATOMIC_RELAXED));
 	EXPECT_FALSE(has_disk());
 	EXPECT_FALSE(!!(self->d.statuses & VIRTIO_CONFIG_S_DRIVER_OK));
-	/* The driver that failed is still bound: config changes reach it. */
-	EXPECT_EQ(0, ioctl(self->fd, VDUSE_DEV_INJECT_CONFIG_IRQ));
+	/* No DRIVER_OK: no configuration interrupt, as in mainline. */
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_DEV_INJECT_CONFIG_IRQ));
+	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
 	EXPECT_FALSE(attached());
 	/* Gone with the detach, without a reset: nothing may call it now. */
-	EXPECT_EQ(0, ioctl(self->fd, VDUSE_DEV_INJECT_CONFIG_IRQ));
+	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_DEV_INJECT_CONFIG_IRQ));
+	EXPECT_EQ(EINVAL, errno);
 }
 
 static int fail_reset(const struct vduse_dev_request *req, void *arg)
@@ -423,6 +426,102 @@ TEST_F(msg, faulting_read_keeps_request_first)
 	/* Still there, and still the device's first request. */
 	ASSERT_TRUE(wait_readable(self->fd, 0));
 	ASSERT_EQ(sizeof(req), read(self->fd, &req, sizeof(req)));
+	EXPECT_EQ(0U, req.request_id);
+	EXPECT_EQ(VDUSE_SET_STATUS, req.type);
+
+	answer(self->fd, &req, VDUSE_REQ_RESULT_OK);
+	ASSERT_EQ(0, vduse_ctl_daemon_start(&self->d, self->fd));
+	self->daemon_running = 1;
+	EXPECT_EQ(0, wait_pid(self->bg, 60));
+	self->bg = 0;
+}
+
+/*
+ * The daemon is gone (its node closed) and the device is attached with
+ * no driver.  Detaching tells the daemon to drop its mappings, but there
+ * is nobody to tell: it must not wait (here for ever: msg_timeout 0).
+ * Requests that nobody reads while no daemon is there time out without
+ * breaking the device: a daemon that comes later can use it.
+ */
+TEST_F(msg, no_daemon_no_wait_no_break)
+{
+	char buf[16];
+
+	ASSERT_EQ(0, vduse_ctl_daemon_start(&self->d, self->fd));
+	self->daemon_running = 1;
+	ASSERT_EQ(0, vduse_vdpa_add(NAME, 60));
+	ASSERT_EQ(0, vduse_sysfs_write("/sys/bus/vdpa/drivers/virtio_vdpa/unbind",
+				       NAME));
+	vduse_ctl_daemon_stop(&self->d);
+	self->daemon_running = 0;
+	close(self->fd);
+	self->fd = -1;
+
+	ASSERT_EQ(0, vduse_sysfs_write(SYSFS "/msg_timeout", "0"));
+	EXPECT_EQ(0, vduse_vdpa_del(NAME, 20));
+	EXPECT_FALSE(attached());
+	ASSERT_LT(0, vduse_sysfs_read(SYSFS "/broken", buf, sizeof(buf)));
+	EXPECT_STREQ("0", buf);
+
+	/* The probe's requests time out, one by one, unread. */
+	ASSERT_EQ(0, vduse_sysfs_write(SYSFS "/msg_timeout", "1"));
+	vduse_vdpa_add(NAME, 60);
+	EXPECT_FALSE(has_disk());
+	ASSERT_LT(0, vduse_sysfs_read(SYSFS "/broken", buf, sizeof(buf)));
+	EXPECT_STREQ("0", buf);
+	EXPECT_EQ(0, vduse_vdpa_del(NAME, 20));
+
+	/* A daemon that comes now gets a working device. */
+	ASSERT_EQ(0, vduse_sysfs_write(SYSFS "/msg_timeout", "10"));
+	self->fd = vduse_dev_open(NAME);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, vduse_ctl_daemon_start(&self->d, self->fd));
+	self->daemon_running = 1;
+	EXPECT_EQ(0, vduse_vdpa_add(NAME, 60));
+	EXPECT_TRUE(has_disk());
+}
+
+struct reader {
+	int fd;
+	char *buf;
+	ssize_t ret;
+	int err;
+};
+
+static void *blocking_read(void *arg)
+{
+	struct reader *r = arg;
+
+	r->ret = read(r->fd, r->buf, sizeof(struct vduse_dev_request));
+	r->err = r->ret < 0 ? errno : 0;
+	return NULL;
+}
+
+/*
+ * Two readers sleep on the node; the first to sleep is woken for the
+ * request and faults.  The request goes back first in line, and the
+ * other reader must be woken for it: else it sleeps on until the
+ * request times out and the device breaks.
+ */
+TEST_F(msg, faulting_reader_wakes_the_next)
+{
+	struct vduse_dev_request req;
+	struct reader a = { .fd = self->fd, .buf = bad_ptr };
+	struct reader b = { .fd = self->fd, .buf = (char *)&req };
+	pthread_t ta, tb;
+
+	ASSERT_EQ(0, pthread_create(&ta, NULL, blocking_read, &a));
+	usleep(300000);
+	ASSERT_EQ(0, pthread_create(&tb, NULL, blocking_read, &b));
+	usleep(300000);
+	self->bg = spawn_add();
+	ASSERT_LT(0, self->bg);
+
+	pthread_join(ta, NULL);
+	EXPECT_EQ(-1, a.ret);
+	EXPECT_EQ(EFAULT, a.err);
+	pthread_join(tb, NULL);
+	ASSERT_EQ(sizeof(req), b.ret) TH_LOG("second reader: errno %d", b.err);
 	EXPECT_EQ(0U, req.request_id);
 	EXPECT_EQ(VDUSE_SET_STATUS, req.type);
 

@@ -285,6 +285,48 @@ static void net_ctrl(struct vduse_net_server *s, struct net_vq *q,
 		net_irq(s, q);
 }
 
+/*
+ * A hostile device: see vduse_net_server.cvq_loop.  The command's own
+ * chain stays as it is: the driver follows it when it takes the buffer
+ * back, and trusts the flags it finds there.
+ */
+static void net_ctrl_loop(struct net_vq *q)
+{
+	uint16_t avail = __atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE);
+	uint16_t head, used, slot, i, n, other = 0;
+	uint8_t *mine;
+
+	if (avail == q->last_avail)
+		return;
+	mine = calloc(q->num, 1);
+	if (!mine)
+		return;
+	slot = q->last_avail % q->num;
+	head = q->avail->ring[slot];
+	for (i = head, n = 0; i < q->num && !mine[i] && n < q->num; n++) {
+		mine[i] = 1;
+		if (!(q->desc[i].flags & VRING_DESC_F_NEXT))
+			break;
+		i = q->desc[i].next;
+	}
+	for (i = 0; i < q->num; i++) {
+		if (mine[i])
+			continue;
+		other = i;
+		q->desc[i].addr = 0;
+		q->desc[i].len = 0;
+		q->desc[i].flags = VRING_DESC_F_NEXT;
+		q->desc[i].next = i;
+	}
+	for (i = 0; i < q->num; i++)
+		if (i != slot)
+			q->avail->ring[i] = other;
+	free(mine);
+	used = __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE);
+	q->last_avail = used + q->num;
+	__atomic_store_n(&q->avail->idx, q->last_avail, __ATOMIC_RELEASE);
+}
+
 static int net_setup_vq(struct vduse_net_server *s, struct net_vq *q,
 			uint32_t index)
 {
@@ -368,8 +410,11 @@ static void net_session(struct vduse_net_server *s, uint8_t *buf,
 			if (read(q[i].kick, &cnt, sizeof(cnt)) < 0)
 				cnt = 0;
 			if (i == s->cvq) {
-				if (!__atomic_load_n(&s->cvq_silent,
-						     __ATOMIC_ACQUIRE))
+				if (__atomic_load_n(&s->cvq_loop,
+						    __ATOMIC_ACQUIRE))
+					net_ctrl_loop(&q[i]);
+				else if (!__atomic_load_n(&s->cvq_silent,
+							  __ATOMIC_ACQUIRE))
 					net_ctrl(s, &q[i], buf);
 			} else if (i & 1) {
 				net_tx(s, &q[i], buf);

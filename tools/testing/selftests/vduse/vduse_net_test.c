@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/virtio_config.h>
@@ -419,13 +420,22 @@ static void dpdk_net_config(struct vduse_test_config *c, uint64_t features,
 	net_space(c)->max_virtqueue_pairs = pairs;
 }
 
-enum net_mode { NET_CVQ_MQ, NET_SILENT_CVQ, NET_DPDK };
+/* A daemon that never answers the control virtqueue, or makes it loop. */
+#define CVQ_SILENT	1
+#define CVQ_LOOP	2
+
+/*
+ * The fixture's device: control queue and two pairs; a control queue
+ * that is never answered, or that the daemon makes loop; DPDK's set.
+ */
+enum net_mode { NET_CVQ_MQ, NET_SILENT_CVQ, NET_LOOP_CVQ, NET_DPDK };
 
 /* 0, or which step failed, negated. */
 static int net_fixture_up(struct net_fixture *f, enum net_mode mode)
 {
 	struct vduse_vq_config vq = { .max_size = 256 };
-	int silent = mode == NET_SILENT_CVQ;
+	int silent = mode == NET_SILENT_CVQ ? CVQ_SILENT :
+		     mode == NET_LOOP_CVQ ? CVQ_LOOP : 0;
 	struct vduse_test_config c;
 	char path[128];
 	int i;
@@ -456,13 +466,17 @@ static int net_fixture_up(struct net_fixture *f, enum net_mode mode)
 		return -2;
 	for (i = 0; i < (int)c.cfg.vq_num; i++) {
 		vq.index = i;
+		/* The largest control queue a daemon may ask for. */
+		if (silent == CVQ_LOOP && i == (int)c.cfg.vq_num - 1)
+			vq.max_size = 32768;
 		if (ioctl(f->fd, VDUSE_VQ_SETUP, &vq))
 			return -3;
 	}
 	if (silent) {
 		snprintf(path, sizeof(path), VDUSE_SYSFS_CLASS "/%s/msg_timeout",
 			 NAME);
-		if (vduse_sysfs_write(path, "2"))
+		/* Looping: the watchdog's own limit must end the wait. */
+		if (vduse_sysfs_write(path, silent == CVQ_LOOP ? "3600" : "2"))
 			return -4;
 	}
 	f->srv.tap = vduse_tap_open(f->tapname, sizeof(f->tapname));
@@ -473,7 +487,8 @@ static int net_fixture_up(struct net_fixture *f, enum net_mode mode)
 	f->srv.nvqs = c.cfg.vq_num;
 	f->srv.cvq = mode == NET_DPDK ? -1 : (int)c.cfg.vq_num - 1;
 	f->srv.max_pairs = silent ? 1 : 2;
-	f->srv.cvq_silent = silent;
+	f->srv.cvq_silent = silent == CVQ_SILENT;
+	f->srv.cvq_loop = silent == CVQ_LOOP;
 	if (vduse_ctl_daemon_start(&f->ctl, f->fd) ||
 	    vduse_net_server_start(&f->srv))
 		return -6;
@@ -705,7 +720,7 @@ TEST(vstats_and_sysfs_show_the_same_counters)
 
 	shell("ip netns del " NS_DEV " 2>/dev/null");
 	shell("ip netns del " NS_TAP " 2>/dev/null");
-	ASSERT_EQ(0, net_fixture_up(&f, 0));
+	ASSERT_EQ(0, net_fixture_up(&f, NET_CVQ_MQ));
 	ASSERT_EQ(0, shell("ip netns add " NS_DEV " && ip netns add " NS_TAP));
 	ASSERT_EQ(0, shell("ip link set %s netns " NS_DEV, f.ifname));
 	ASSERT_EQ(0, shell("ip link set %s netns " NS_TAP, f.tapname));
@@ -734,6 +749,60 @@ TEST(vstats_and_sysfs_show_the_same_counters)
 	/* Five queues: 0..4. */
 	EXPECT_EQ(-1, vstat(5, "kicks"));
 	EXPECT_EQ(0, net_fixture_down(&f));
+}
+
+/*
+ * A hostile daemon: a 32768-entry control queue whose every descriptor
+ * but the command's own loops on itself, every other slot of the
+ * available ring names one, the index is a full ring ahead, and
+ * msg_timeout is an hour.  The watchdog gives up after its own limit
+ * (10 s), not msg_timeout, and its walk is bounded by the queue size:
+ * the command fails, RTNL is free again, the kernel stays healthy (no
+ * soft lockup, no RCU stall), and the device goes.  Without the bound
+ * the walk reads about 10^9 descriptors in one work item.
+ */
+FIXTURE(cvq_loop) {
+	int unused;
+};
+
+FIXTURE_SETUP(cvq_loop)
+{
+}
+
+FIXTURE_TEARDOWN(cvq_loop)
+{
+}
+
+TEST_F_TIMEOUT(cvq_loop, walked_boundedly, 240)
+{
+	struct net_fixture f;
+	/* f.ifname is filled in by net_fixture_up(). */
+	const char *const argv[] = { "ip", "link", "set", f.ifname, "address",
+				     NEW_MAC, NULL };
+	char path[128], buf[16];
+	struct vduse_vq_info info;
+	int status, i;
+	pid_t pid;
+
+	ASSERT_EQ(0, net_fixture_up(&f, NET_LOOP_CVQ));
+
+	pid = vduse_spawn(argv);
+	ASSERT_LT(0, pid);
+	/* Generous: this is about not hanging, not about speed. */
+	for (i = 0; i < 1200 && waitpid(pid, &status, WNOHANG) != pid; i++)
+		usleep(100000);
+	ASSERT_GT(1200, i) TH_LOG("ip link set still waits after 120 s");
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+	info.index = f.srv.cvq;
+	ASSERT_EQ(0, ioctl(f.fd, VDUSE_VQ_GET_INFO, &info));
+	EXPECT_EQ(32768, info.num);
+	snprintf(path, sizeof(path), VDUSE_SYSFS_CLASS "/%s/broken", NAME);
+	ASSERT_LT(0, vduse_sysfs_read(path, buf, sizeof(buf)));
+	EXPECT_STREQ("1", buf);
+	EXPECT_EQ(0, shell("ip link show %s >/dev/null", f.ifname));
+
+	EXPECT_EQ(0, net_fixture_down(&f));
+	EXPECT_NE(0, access("/dev/vduse/" NAME, F_OK));
 }
 
 TEST_HARNESS_MAIN

@@ -9,9 +9,12 @@
  * see exactly what it always saw, and for one that asked for queue-ready
  * relay, suspend and resume (what live migration needs).
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1132,6 +1135,302 @@ TEST(v0_has_no_get_fd2)
 	EXPECT_EQ(-1, ioctl(fd, VDUSE_IOTLB_GET_FD2, &e2));
 	EXPECT_EQ(ENOTTY, errno);
 	close(fd);
+	EXPECT_EQ(0, vduse_destroy(ctrl, NAME));
+	close(ctrl);
+}
+
+/*
+ * vhost-vdpa checks a ring size against the largest queue's only: a VMM
+ * can ask queue 0 (max_size 64) for 256, which queue 1 allows.  The
+ * size is refused: the daemon never sees it, the queue cannot be
+ * enabled, the device asks for a reset; a size that fits works after it.
+ */
+TEST(vq_num_above_the_queue_max_is_refused)
+{
+	struct vduse_vq_config vq = { .max_size = 64 };
+	struct vhost_vring_state st = { .index = 0, .num = 256 };
+	struct vduse_vq_info info = { .index = 0 };
+	struct vduse_ctl_daemon ctl = { 0 };
+	struct vduse_test_config c;
+	uint8_t status = 0;
+	int ctrl, fd, vhost;
+
+	ctrl = vduse_ctrl_open();
+	ASSERT_LE(0, ctrl);
+	vduse_test_blk_config(&c, NAME);
+	((struct virtio_blk_config *)c.cfg.config)->capacity = 0;
+	c.cfg.vq_num = 2;
+	ASSERT_EQ(0, vduse_create(ctrl, &c));
+	fd = vduse_dev_open(NAME);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, VDUSE_VQ_SETUP, &vq));
+	vq.index = 1;
+	vq.max_size = 256;
+	ASSERT_EQ(0, ioctl(fd, VDUSE_VQ_SETUP, &vq));
+	ASSERT_EQ(0, vduse_ctl_daemon_start(&ctl, fd));
+	ASSERT_EQ(0, vduse_vdpa_add(NAME, 60));
+	vhost = vduse_vdpa_to_vhost(NAME);
+	ASSERT_LE(0, vhost);
+	ASSERT_EQ(0, ioctl(vhost, VHOST_SET_OWNER));
+
+	ASSERT_EQ(0, set_status(vhost, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+				       VIRTIO_CONFIG_S_DRIVER));
+	/* vhost-vdpa takes it: it knows the largest queue only. */
+	ASSERT_EQ(0, ioctl(vhost, VHOST_SET_VRING_NUM, &st));
+	ASSERT_EQ(0, ioctl(fd, VDUSE_VQ_GET_INFO, &info));
+	EXPECT_EQ(0, info.num);
+	st.num = 1;
+	ASSERT_EQ(0, ioctl(vhost, VHOST_VDPA_SET_VRING_ENABLE, &st));
+	ASSERT_EQ(0, ioctl(fd, VDUSE_VQ_GET_INFO, &info));
+	EXPECT_EQ(0, info.ready);
+	ASSERT_EQ(0, ioctl(vhost, VHOST_VDPA_GET_STATUS, &status));
+	EXPECT_TRUE(status & VIRTIO_CONFIG_S_NEEDS_RESET);
+
+	/* After a reset, a size the queue allows is taken. */
+	ASSERT_EQ(0, set_status(vhost, 0));
+	st.num = 64;
+	ASSERT_EQ(0, ioctl(vhost, VHOST_SET_VRING_NUM, &st));
+	ASSERT_EQ(0, ioctl(fd, VDUSE_VQ_GET_INFO, &info));
+	EXPECT_EQ(64, info.num);
+	st.num = 1;
+	ASSERT_EQ(0, ioctl(vhost, VHOST_VDPA_SET_VRING_ENABLE, &st));
+	ASSERT_EQ(0, ioctl(fd, VDUSE_VQ_GET_INFO, &info));
+	EXPECT_EQ(1, info.ready);
+	ASSERT_EQ(0, ioctl(vhost, VHOST_VDPA_GET_STATUS, &status));
+	EXPECT_FALSE(status & VIRTIO_CONFIG_S_NEEDS_RESET);
+
+	close(vhost);
+	EXPECT_EQ(0, vduse_vdpa_del(NAME, 30));
+	vduse_ctl_daemon_stop(&ctl);
+	close(fd);
+	EXPECT_EQ(0, vduse_destroy(ctrl, NAME));
+	close(ctrl);
+}
+
+/*
+ * A daemon that answers and at once acts on what it accepted, before the
+ * VMM's thread (which sent the request) runs again: that thread is
+ * pinned to CPU 1, and the daemon keeps CPU 1 busy with a SCHED_FIFO
+ * spinner from before its answer until it has checked.  Its interrupt
+ * after DRIVER_OK must be taken, and after a queue enable the queue must
+ * read ready and the VMM's call eventfd must fire.  Last, the driver
+ * writes FAILED: the callbacks must be gone.
+ */
+struct eager {
+	int fd, call;
+	int stop;		/* __atomic */
+	int spin;		/* __atomic: the spinner runs while set */
+	int spinning;		/* __atomic */
+	int ok_inject;		/* VQ_INJECT_IRQ after DRIVER_OK: -errno */
+	int ready;		/* GET_INFO after the enable */
+	int fired;		/* the call eventfd after that injection */
+	int done;		/* __atomic: both were checked */
+	int error;
+};
+
+static void *fifo_spinner(void *arg)
+{
+	struct eager *e = arg;
+
+	__atomic_store_n(&e->spinning, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&e->spin, __ATOMIC_ACQUIRE))
+		;
+	__atomic_store_n(&e->spinning, 0, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static int start_spinner(struct eager *e, pthread_t *t)
+{
+	struct sched_param sp = { .sched_priority = 1 };
+	pthread_attr_t attr;
+	cpu_set_t one;
+	int ret;
+
+	CPU_ZERO(&one);
+	CPU_SET(1, &one);
+	pthread_attr_init(&attr);
+	pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
+	pthread_attr_setschedpolicy(&attr, SCHED_FIFO);
+	pthread_attr_setschedparam(&attr, &sp);
+	pthread_attr_setaffinity_np(&attr, sizeof(one), &one);
+	__atomic_store_n(&e->spin, 1, __ATOMIC_RELEASE);
+	ret = pthread_create(t, &attr, fifo_spinner, e);
+	pthread_attr_destroy(&attr);
+	if (ret)
+		return -ret;
+	while (!__atomic_load_n(&e->spinning, __ATOMIC_ACQUIRE))
+		;
+	return 0;
+}
+
+static void *eager_daemon(void *arg)
+{
+	struct eager *e = arg;
+	struct pollfd pfd = { .fd = e->fd, .events = POLLIN };
+	struct vduse_dev_request req;
+	cpu_set_t zero;
+	uint32_t vq = 0;
+
+	CPU_ZERO(&zero);
+	CPU_SET(0, &zero);
+	sched_setaffinity(0, sizeof(zero), &zero);
+	while (!__atomic_load_n(&e->stop, __ATOMIC_ACQUIRE)) {
+		struct vduse_dev_response resp = { .result = VDUSE_REQ_RESULT_OK };
+		struct vduse_vq_info info = { .index = 0 };
+		struct pollfd cfd = { .fd = e->call, .events = POLLIN };
+		int acts = 0, ok_status;
+		pthread_t t;
+
+		if (poll(&pfd, 1, 100) != 1 ||
+		    read(e->fd, &req, sizeof(req)) != sizeof(req))
+			continue;
+		resp.request_id = req.request_id;
+		ok_status = req.type == VDUSE_SET_STATUS &&
+			    (req.s.status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+			    !(req.s.status & VIRTIO_CONFIG_S_FAILED);
+		if (ok_status || (req.type == VDUSE_SET_VQ_READY &&
+				  req.vq_ready.ready))
+			acts = !start_spinner(e, &t);
+		if (write(e->fd, &resp, sizeof(resp)) != sizeof(resp))
+			e->error = -errno;
+		if (acts && ok_status) {
+			e->ok_inject = ioctl(e->fd, VDUSE_VQ_INJECT_IRQ, &vq) ?
+				       -errno : 0;
+		} else if (acts) {
+			if (!ioctl(e->fd, VDUSE_VQ_GET_INFO, &info))
+				e->ready = info.ready;
+			if (ioctl(e->fd, VDUSE_VQ_INJECT_IRQ, &vq))
+				e->error = -errno;
+			e->fired = poll(&cfd, 1, 0) == 1;
+			__atomic_store_n(&e->done, 1, __ATOMIC_RELEASE);
+		}
+		if (acts) {
+			__atomic_store_n(&e->spin, 0, __ATOMIC_RELEASE);
+			pthread_join(t, NULL);
+		}
+	}
+	return NULL;
+}
+
+TEST(accepted_state_applies_before_the_sender_runs)
+{
+	uint64_t features = BIT_ULL(VDUSE_F_QUEUE_READY);
+	uint64_t backend = (1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2) |
+			   (1ULL << VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK);
+	struct vduse_vq_config vq = { .index = 0, .max_size = QSIZE };
+	struct vhost_vring_state num = { .index = 0, .num = QSIZE };
+	struct vhost_vring_state enable = { .index = 0, .num = 1 };
+	struct vhost_vring_addr addr = {
+		.index = 0,
+		.desc_user_addr = IOVA_BASE + DESC_OFF,
+		.avail_user_addr = IOVA_BASE + AVAIL_OFF,
+		.used_user_addr = IOVA_BASE + USED_OFF,
+	};
+	struct vhost_vring_file call = { .index = 0 };
+	struct vduse_ctl_daemon ctl = { 0 };
+	struct vduse_test_config c;
+	struct eager e = { 0 };
+	uint64_t vfeatures, cnt;
+	uint32_t index = 0;
+	pthread_t daemon;
+	cpu_set_t one;
+	int ctrl, mfd, vhost;
+	void *mem;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs two CPUs");
+	ctrl = vduse_ctrl_open();
+	ASSERT_LE(0, ctrl);
+	ASSERT_EQ(0, ioctl(ctrl, VDUSE_SET_FEATURES, &features));
+	vduse_test_blk_config(&c, NAME);
+	((struct virtio_blk_config *)c.cfg.config)->capacity = 0;
+	ASSERT_EQ(0, vduse_create(ctrl, &c));
+	e.fd = vduse_dev_open(NAME);
+	ASSERT_LE(0, e.fd);
+	ASSERT_EQ(0, ioctl(e.fd, VDUSE_VQ_SETUP, &vq));
+	/* The callback runs where the daemon injects: CPU 0. */
+	ASSERT_EQ(0, vduse_sysfs_write(VDUSE_SYSFS_CLASS "/" NAME
+				       "/vq0/irq_cb_affinity", "1"));
+	ASSERT_EQ(0, vduse_ctl_daemon_start(&ctl, e.fd));
+	ASSERT_EQ(0, vduse_vdpa_add(NAME, 60));
+	e.call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, e.call);
+	call.fd = e.call;
+	mfd = memfd_create("guest-memory", MFD_CLOEXEC);
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ftruncate(mfd, MEM_SIZE));
+	mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	close(mfd);
+
+	/* vhost-vdpa resets the device as it opens: the daemon answers. */
+	vhost = vduse_vdpa_to_vhost(NAME);
+	ASSERT_LE(0, vhost);
+	vduse_ctl_daemon_stop(&ctl);
+	ASSERT_EQ(0, pthread_create(&daemon, NULL, eager_daemon, &e));
+
+	/* The VMM, the sender of every request, runs on CPU 1 only. */
+	CPU_ZERO(&one);
+	CPU_SET(1, &one);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
+	ASSERT_EQ(0, ioctl(vhost, VHOST_SET_OWNER));
+	ASSERT_EQ(0, ioctl(vhost, VHOST_SET_BACKEND_FEATURES, &backend));
+	ASSERT_EQ(0, iotlb_msg(vhost, VHOST_IOTLB_UPDATE, IOVA_BASE, MEM_SIZE,
+			       mem));
+	ASSERT_EQ(0, set_status(vhost, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+				       VIRTIO_CONFIG_S_DRIVER));
+	ASSERT_EQ(0, ioctl(vhost, VHOST_GET_FEATURES, &vfeatures));
+	vfeatures &= (1ULL << VIRTIO_F_VERSION_1) |
+		     (1ULL << VIRTIO_F_ACCESS_PLATFORM);
+	ASSERT_EQ(0, ioctl(vhost, VHOST_SET_FEATURES, &vfeatures));
+	ASSERT_EQ(0, set_status(vhost, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+				VIRTIO_CONFIG_S_DRIVER |
+				VIRTIO_CONFIG_S_FEATURES_OK));
+	ASSERT_EQ(0, ioctl(vhost, VHOST_SET_VRING_NUM, &num));
+	ASSERT_EQ(0, ioctl(vhost, VHOST_SET_VRING_ADDR, &addr));
+	ASSERT_EQ(0, ioctl(vhost, VHOST_SET_VRING_CALL, &call));
+	/* As QEMU does with VDUSE_F_QUEUE_READY: enable after DRIVER_OK. */
+	e.ok_inject = 1;
+	ASSERT_EQ(0, set_status(vhost, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+				VIRTIO_CONFIG_S_DRIVER |
+				VIRTIO_CONFIG_S_FEATURES_OK |
+				VIRTIO_CONFIG_S_DRIVER_OK));
+	ASSERT_EQ(0, ioctl(vhost, VHOST_VDPA_SET_VRING_ENABLE, &enable));
+	while (!__atomic_load_n(&e.done, __ATOMIC_ACQUIRE))
+		usleep(10000);
+
+	EXPECT_EQ(0, e.ok_inject);
+	EXPECT_EQ(1, e.ready);
+	EXPECT_EQ(1, e.fired);
+	EXPECT_EQ(0, e.error);
+
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	CPU_SET(1, &one);
+	sched_setaffinity(0, sizeof(one), &one);
+
+	/*
+	 * The driver gives up (FAILED, with DRIVER_OK still set, and no
+	 * reset): its callbacks are dropped, and an interrupt the daemon
+	 * may still inject reaches nothing.
+	 */
+	ASSERT_EQ(sizeof(cnt), read(e.call, &cnt, sizeof(cnt)));
+	ASSERT_EQ(0, set_status(vhost, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+				VIRTIO_CONFIG_S_DRIVER |
+				VIRTIO_CONFIG_S_FEATURES_OK |
+				VIRTIO_CONFIG_S_DRIVER_OK |
+				VIRTIO_CONFIG_S_FAILED));
+	EXPECT_EQ(0, ioctl(e.fd, VDUSE_VQ_INJECT_IRQ, &index));
+	usleep(200000);	/* a callback run on CPU 0 from here would be seen */
+	EXPECT_EQ(-1, read(e.call, &cnt, sizeof(cnt)));
+	EXPECT_EQ(0, set_status(vhost, 0));
+	close(vhost);
+	EXPECT_EQ(0, vduse_vdpa_del(NAME, 30));
+	__atomic_store_n(&e.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(daemon, NULL);
+	close(e.fd);
+	close(e.call);
+	munmap(mem, MEM_SIZE);
 	EXPECT_EQ(0, vduse_destroy(ctrl, NAME));
 	close(ctrl);
 }
