@@ -428,6 +428,19 @@ static void fuzz_silent_attach(struct fuzz *f)
  * Served sessions.  Counters of what the run reached; those the session's
  * threads update are __atomic.
  */
+/*
+ * Request types counted apart: mainline's 0..5 in their own slot, this
+ * driver's VDUSE_RESUME (0x8000) in slot 6, anything else in slot 7.
+ */
+#define REQ_SLOTS	8
+
+static unsigned int req_slot(uint32_t type)
+{
+	if (type == VDUSE_RESUME)
+		return 6;
+	return type < 6 ? type : 7;
+}
+
 struct reach {
 	unsigned int sessions, clean, driver_ok, disks;
 	unsigned int answered, refused, late, overdue, never, twice, junk;
@@ -441,9 +454,9 @@ struct reach {
 	/* Clean sessions that did not attach, lost data or erred. */
 	unsigned int clean_failures;
 	unsigned int del_failures;
-	/* requests read by the daemons, by type */
-	unsigned int req_seen[VDUSE_RESUME + 1];
-	unsigned int req_ok[VDUSE_RESUME + 1];	/* answered OK, taken */
+	/* requests read by the daemons, by req_slot() of their type */
+	unsigned int req_seen[REQ_SLOTS];
+	unsigned int req_ok[REQ_SLOTS];	/* answered OK, taken */
 	/* vhost-vdpa sessions; *_ok: the VMM's calls that succeeded */
 	unsigned int vhost_sessions, vhost_attached, vhost_driver_ok;
 	unsigned int vhost_ops, vhost_ok, vhost_iotlb, vhost_suspend;
@@ -541,8 +554,7 @@ static void *fz_daemon_main(void *arg)
 			break;		/* broken: every request fails now */
 		if (read(d->fd, &req, sizeof(req)) != sizeof(req))
 			continue;
-		if (req.type < ARRAY_SIZE(reach.req_seen))
-			count(&reach.req_seen[req.type]);
+		count(&reach.req_seen[req_slot(req.type)]);
 		status = req.type == VDUSE_SET_STATUS ? req.s.status : -1;
 		driver_ok = status > 0 && (status & VIRTIO_CONFIG_S_DRIVER_OK);
 		if (!status && d->on_reset)
@@ -583,9 +595,8 @@ static void *fz_daemon_main(void *arg)
 		if (!answer(d->fd, &req, result))
 			continue;
 		count(&reach.answered);
-		if (result == VDUSE_REQ_RESULT_OK &&
-		    req.type < ARRAY_SIZE(reach.req_ok))
-			count(&reach.req_ok[req.type]);
+		if (result == VDUSE_REQ_RESULT_OK)
+			count(&reach.req_ok[req_slot(req.type)]);
 		if (result == VDUSE_REQ_RESULT_OK && status >= 0) {
 			/* The block server starts serving on DRIVER_OK. */
 			__atomic_fetch_or(&d->statuses, status,
@@ -745,6 +756,7 @@ static void session_touch(struct session *s)
 		iova = 4096ULL * pick(S_BOUNCE / 4096);
 	}
 	e.start = iova;
+	e.last = iova;
 	fd = ioctl(s->fd, VDUSE_IOTLB_GET_FD, &e);
 	if (fd < 0)
 		return;
@@ -1132,6 +1144,7 @@ static void vmm_daemon_touch(struct vmm *v)
 
 	memset(&e, 0, sizeof(e));
 	e.start = iova;
+	e.last = iova;
 	e.asid = pick(2);
 	fd = ioctl(v->fd, VDUSE_IOTLB_GET_FD2, &e);
 	if (fd < 0)
@@ -1550,7 +1563,7 @@ TEST_F_TIMEOUT(fuzz, run, 1800)
 
 	/* Reach: the run got to the places it is meant to test. */
 	EXPECT_LT(0U, reach.sessions);
-	EXPECT_LT(0U, reach.req_seen[VDUSE_UPDATE_IOTLB]);
+	EXPECT_LT(0U, reach.req_seen[req_slot(VDUSE_UPDATE_IOTLB)]);
 	EXPECT_LT(0U, reach.driver_ok);
 	EXPECT_LT(0U, reach.disks);
 	EXPECT_LT(0U, reach.answered);
@@ -1572,11 +1585,11 @@ TEST_F_TIMEOUT(fuzz, run, 1800)
 		 * vhost-vdpa's SUSPEND before DRIVER_OK succeeds without
 		 * asking: a device suspended is one the daemon said OK to.
 		 */
-		EXPECT_LT(0U, reach.req_ok[VDUSE_SUSPEND]);
-		EXPECT_LT(0U, reach.req_ok[VDUSE_RESUME]);
-		EXPECT_LT(0U, reach.req_ok[VDUSE_GET_VQ_STATE]);
-		EXPECT_LT(0U, reach.req_ok[VDUSE_SET_VQ_GROUP_ASID]);
-		EXPECT_LT(0U, reach.req_ok[VDUSE_SET_VQ_READY]);
+		EXPECT_LT(0U, reach.req_ok[req_slot(VDUSE_SUSPEND)]);
+		EXPECT_LT(0U, reach.req_ok[req_slot(VDUSE_RESUME)]);
+		EXPECT_LT(0U, reach.req_ok[req_slot(VDUSE_GET_VQ_STATE)]);
+		EXPECT_LT(0U, reach.req_ok[req_slot(VDUSE_SET_VQ_GROUP_ASID)]);
+		EXPECT_LT(0U, reach.req_ok[req_slot(VDUSE_SET_VQ_READY)]);
 	}
 	if (served >= 4) {
 		/* Every kind of session ran. */
