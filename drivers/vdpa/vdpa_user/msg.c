@@ -6,8 +6,9 @@
  * moves to recv_list when the daemon read()s it, and leaves that list
  * when the daemon write()s the answer with its request_id.  The sender
  * waits at most msg_timeout seconds, killably.  A timeout breaks the
- * device, unless no daemon was there to read the request: every request
- * in flight and every later one fails at once.  When the daemon closes
+ * device when the daemon holding the request read it, or had the node
+ * open for the whole wait: every request in flight and every later one
+ * fails at once.  When the daemon closes
  * its node, requests it read but never answered go back to the head of
  * send_list, in order, for the next daemon; notifications meant for it
  * alone (vduse_msg_notify()) are dropped.
@@ -96,7 +97,7 @@ static void vduse_msg_break_locked(struct vduse_dev *vdev)
 
 	if (vdev->broken)
 		return;
-	vdev->broken = true;
+	WRITE_ONCE(vdev->broken, true);
 	vduse_msg_fail_list(&vdev->send_list);
 	vduse_msg_fail_list(&vdev->recv_list);
 	wake_up_all(&vdev->waitq);
@@ -212,11 +213,13 @@ static int vduse_msg_do_send(struct vduse_dev *vdev,
 			ret = -EINTR;
 		} else {
 			/*
-			 * A daemon that holds the request, or has the node
-			 * open and does not read, failed to answer.  With no
-			 * daemon there is nobody to blame.
+			 * A daemon that holds the request, or had the node
+			 * open all along and did not read it, failed to
+			 * answer.  With no daemon, or one that connected
+			 * during the wait (a restart), nobody is to blame.
 			 */
-			if (msg.read || vdev->reader)
+			if (msg.read ||
+			    (vdev->reader && vdev->connected_ns <= start))
 				vduse_msg_break_locked(vdev);
 			ret = -ETIMEDOUT;
 		}
@@ -254,8 +257,8 @@ static int vduse_msg_do_send(struct vduse_dev *vdev,
  *
  * Return: 0 when the daemon answered VDUSE_REQ_RESULT_OK, -EIO when it
  * answered anything else, -ETIMEDOUT when the wait timed out (the device
- * is broken from then on, unless no daemon ever read the request and
- * none has the node open), -ENODEV when it was broken already, -EINTR on
+ * is broken from then on if the daemon holding it read it, or had the
+ * node open for the whole wait), -ENODEV when it was broken already, -EINTR on
  * a fatal signal.
  */
 int vduse_msg_send(struct vduse_dev *vdev, struct vduse_dev_request *req,
@@ -290,6 +293,7 @@ void vduse_msg_connect(struct vduse_dev *vdev)
 {
 	spin_lock(&vdev->msg_lock);
 	vdev->reader = true;
+	vdev->connected_ns = ktime_get_ns();
 	spin_unlock(&vdev->msg_lock);
 }
 

@@ -44,8 +44,10 @@ TRACE_EVENT(vduse_msg_send,
 
 /*
  * The sender's wait ended: ret 0 (answered OK), -EIO (answered FAILED),
- * -ETIMEDOUT (no answer in msg_timeout: the device broke), -EINTR (fatal
- * signal) or -ENODEV (broken before or meanwhile).
+ * -ETIMEDOUT (no answer in msg_timeout; vduse_broken follows when a
+ * daemon was there to answer), -EINTR (fatal signal), -ENOTCONN (a
+ * notification the daemon left without reading) or -ENODEV (broken
+ * before or meanwhile).
  */
 TRACE_EVENT(vduse_msg_done,
 	TP_PROTO(struct vduse_dev *vdev, const struct vduse_dev_request *req,

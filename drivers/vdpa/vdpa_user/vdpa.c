@@ -409,7 +409,8 @@ static u8 vduse_vdpa_get_status(struct vdpa_device *vdpa)
 	return status;
 }
 
-static int vduse_vdpa_relay_status(struct vduse_dev *vdev, u8 status)
+/* @old: the status before this write, for the trace. */
+static int vduse_vdpa_relay_status(struct vduse_dev *vdev, u8 old, u8 status)
 {
 	struct vduse_dev_request req = {
 		.type = VDUSE_SET_STATUS,
@@ -418,7 +419,7 @@ static int vduse_vdpa_relay_status(struct vduse_dev *vdev, u8 status)
 	int ret;
 
 	ret = vduse_msg_send(vdev, &req, NULL);
-	trace_vduse_set_status(vdev, READ_ONCE(vdev->status), status, ret);
+	trace_vduse_set_status(vdev, old, status, ret);
 
 	return ret;
 }
@@ -498,7 +499,7 @@ static void vduse_vdpa_set_status(struct vdpa_device *vdpa, u8 status)
 	mutex_unlock(&vdev->lock);
 
 	/* Refused: the driver re-reads the old status and gives up. */
-	if (vduse_vdpa_relay_status(vdev, status)) {
+	if (vduse_vdpa_relay_status(vdev, old, status)) {
 		if (!early)
 			return;
 		mutex_lock(&vdev->lock);
@@ -518,7 +519,7 @@ static int vduse_vdpa_reset(struct vdpa_device *vdpa)
 	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
 	int ret;
 
-	ret = vduse_vdpa_relay_status(vdev, 0);
+	ret = vduse_vdpa_relay_status(vdev, READ_ONCE(vdev->status), 0);
 
 	/* Whatever the daemon said, the kernel side starts over. */
 	WRITE_ONCE(vdpa_to_vduse(vdpa)->bounce_used, false);

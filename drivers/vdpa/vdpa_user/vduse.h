@@ -257,6 +257,7 @@ extern const char * const vduse_vq_stat_names[VDUSE_VQ_STATS];
  * @msg_stats: what the relay did, under @msg_lock
  * @broken_told: a read() of the current daemon reported @broken
  * @reader: a daemon has the node open
+ * @connected_ns: ktime_get_ns() when it opened it
  * @msg_timeout: seconds a request waits; 0 waits forever
  * @status: the status the daemon accepted; READ_ONCE() outside @lock
  * @vqs: @vq_num virtqueues, under @lock
@@ -300,7 +301,7 @@ struct vduse_dev {
 	u32 generation;
 	struct vduse_vq *vqs;
 
-	spinlock_t msg_lock; /* lists, ids, @broken, @broken_told, @reader */
+	spinlock_t msg_lock; /* lists, ids, @broken .. @connected_ns */
 	struct list_head send_list;
 	struct list_head recv_list;
 	wait_queue_head_t waitq;
@@ -309,6 +310,7 @@ struct vduse_dev {
 	struct vduse_msg_stats msg_stats;
 	bool broken_told;
 	bool reader;
+	u64 connected_ns;
 	unsigned int msg_timeout;
 	u8 status;
 

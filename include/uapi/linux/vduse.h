@@ -320,15 +320,15 @@ struct vduse_vq_state_packed {
  * @ready: non-zero once the driver enabled the virtqueue
  * @flags: in: VDUSE_VQ_INFO_F_QUERY asks for @asid and the device's
  *	state; out: VDUSE_VQ_INFO_F_* (this driver's extension)
- * @reserved: zero
  * @asid: out, with VDUSE_VQ_INFO_F_FILLED: the address space the
  *	virtqueue's group is bound to (this driver's extension)
  *
- * Its size is 48.  @flags, @reserved and @asid are implicit tail padding
- * in mainline, whose kernels leave them as they were passed in: only a
- * daemon that asks, and sees VDUSE_VQ_INFO_F_FILLED, may use them.  When
- * not asked, they read as zero; on input, all but VDUSE_VQ_INFO_F_QUERY
- * is ignored.
+ * Its size is mainline's: 48 bytes, or 44 where __u64 is 4-byte aligned
+ * (32-bit x86), so that VDUSE_VQ_GET_INFO keeps its number there too.
+ * @flags and @asid are implicit tail padding in mainline, whose kernels
+ * leave them as they were passed in: only a daemon that asks, and sees
+ * VDUSE_VQ_INFO_F_FILLED, may use them.  When not asked, they read as
+ * zero; on input, all but VDUSE_VQ_INFO_F_QUERY is ignored.
  */
 struct vduse_vq_info {
 	__u32 index;
@@ -342,8 +342,7 @@ struct vduse_vq_info {
 	};
 	__u8 ready;
 	__u8 flags;
-	__u16 reserved;
-	__u32 asid;
+	__u16 asid;
 };
 
 /* &vduse_vq_info.flags: the daemon asks for the extension (in). */
