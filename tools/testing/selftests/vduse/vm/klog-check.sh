@@ -23,7 +23,7 @@ log=$1
 # reads the report and blames only what is ours.
 bad='BUG:|WARNING:|Oops|general protection|INFO: task .* blocked|KASAN|UBSAN|'
 bad+='possible (circular|recursive) locking|inconsistent lock state|'
-bad+='lockdep|suspicious RCU usage|Call Trace:|'
+bad+='lockdep is turned off|DEBUG_LOCKS_WARN_ON|suspicious RCU usage|Call Trace:|'
 bad+='soft lockup|hard LOCKUP|rcu_sched detected stalls|rcu: INFO:|'
 bad+='Kernel panic|list_(add|del) corruption|refcount_t:|'
 bad+='ODEBUG:|kernel BUG at'
