@@ -520,6 +520,23 @@ static int net_fixture_down(struct net_fixture *f)
 	return ret;
 }
 
+/* Both namespaces, the device's interface and the TAP in them, up. */
+static int netns_up(struct net_fixture *f)
+{
+	shell("ip netns del " NS_DEV " 2>/dev/null");
+	shell("ip netns del " NS_TAP " 2>/dev/null");
+	if (shell("ip netns add " NS_DEV " && ip netns add " NS_TAP) ||
+	    shell("ip link set %s netns " NS_DEV, f->ifname) ||
+	    shell("ip link set %s netns " NS_TAP, f->tapname))
+		return -1;
+	if (shell("ip -n %s addr add %s/24 dev %s && ip -n %s link set %s up",
+		  NS_DEV, IP_DEV, f->ifname, NS_DEV, f->ifname) ||
+	    shell("ip -n %s addr add %s/24 dev %s && ip -n %s link set %s up",
+		  NS_TAP, IP_TAP, f->tapname, NS_TAP, f->tapname))
+		return -2;
+	return 0;
+}
+
 TEST(traffic_mac_and_queue_pairs)
 {
 	static const uint8_t new_mac[6] = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc };
@@ -530,13 +547,7 @@ TEST(traffic_mac_and_queue_pairs)
 	shell("ip netns del " NS_DEV " 2>/dev/null");
 	shell("ip netns del " NS_TAP " 2>/dev/null");
 	ASSERT_EQ(0, net_fixture_up(&f, NET_CVQ_MQ));
-	ASSERT_EQ(0, shell("ip netns add " NS_DEV " && ip netns add " NS_TAP));
-	ASSERT_EQ(0, shell("ip link set %s netns " NS_DEV, f.ifname));
-	ASSERT_EQ(0, shell("ip link set %s netns " NS_TAP, f.tapname));
-	ASSERT_EQ(0, shell("ip -n %s addr add %s/24 dev %s && ip -n %s link set %s up",
-			   NS_DEV, IP_DEV, f.ifname, NS_DEV, f.ifname));
-	ASSERT_EQ(0, shell("ip -n %s addr add %s/24 dev %s && ip -n %s link set %s up",
-			   NS_TAP, IP_TAP, f.tapname, NS_TAP, f.tapname));
+	ASSERT_EQ(0, netns_up(&f));
 
 	EXPECT_EQ(0, ping_tap());
 	moved = tcp_transfer();
@@ -565,23 +576,6 @@ TEST(traffic_mac_and_queue_pairs)
 	EXPECT_EQ(0, __atomic_load_n(&f.srv.error, __ATOMIC_RELAXED));
 
 	EXPECT_EQ(0, net_fixture_down(&f));
-}
-
-/* Both namespaces, the device's interface and the TAP in them, up. */
-static int netns_up(struct net_fixture *f)
-{
-	shell("ip netns del " NS_DEV " 2>/dev/null");
-	shell("ip netns del " NS_TAP " 2>/dev/null");
-	if (shell("ip netns add " NS_DEV " && ip netns add " NS_TAP) ||
-	    shell("ip link set %s netns " NS_DEV, f->ifname) ||
-	    shell("ip link set %s netns " NS_TAP, f->tapname))
-		return -1;
-	if (shell("ip -n %s addr add %s/24 dev %s && ip -n %s link set %s up",
-		  NS_DEV, IP_DEV, f->ifname, NS_DEV, f->ifname) ||
-	    shell("ip -n %s addr add %s/24 dev %s && ip -n %s link set %s up",
-		  NS_TAP, IP_TAP, f->tapname, NS_TAP, f->tapname))
-		return -2;
-	return 0;
 }
 
 /*
@@ -721,13 +715,7 @@ TEST(vstats_and_sysfs_show_the_same_counters)
 	shell("ip netns del " NS_DEV " 2>/dev/null");
 	shell("ip netns del " NS_TAP " 2>/dev/null");
 	ASSERT_EQ(0, net_fixture_up(&f, NET_CVQ_MQ));
-	ASSERT_EQ(0, shell("ip netns add " NS_DEV " && ip netns add " NS_TAP));
-	ASSERT_EQ(0, shell("ip link set %s netns " NS_DEV, f.ifname));
-	ASSERT_EQ(0, shell("ip link set %s netns " NS_TAP, f.tapname));
-	ASSERT_EQ(0, shell("ip -n %s addr add %s/24 dev %s && ip -n %s link set %s up",
-			   NS_DEV, IP_DEV, f.ifname, NS_DEV, f.ifname));
-	ASSERT_EQ(0, shell("ip -n %s addr add %s/24 dev %s && ip -n %s link set %s up",
-			   NS_TAP, IP_TAP, f.tapname, NS_TAP, f.tapname));
+	ASSERT_EQ(0, netns_up(&f));
 	EXPECT_EQ(0, ping_tap());
 
 	ASSERT_EQ(0, vq_stats(1, before));
