@@ -66,7 +66,7 @@ tap_judge() {
 		fi
 		rest=${rest#"${rest%%[!0-9]*}"}	# the number
 		rest=${rest# }
-		if [ $status = ok ] && [[ "$rest" =~ \#\ *[Ss][Kk][Ii][Pp] ]]; then
+		if [ "$status" = ok ] && [[ "$rest" =~ \#\ *[Ss][Kk][Ii][Pp] ]]; then
 			reason=${rest#*#}
 			if tap_skip_expected "$krel" "$name" "$reason" "$expected"; then
 				skips=$((skips + 1))
