@@ -65,7 +65,7 @@ insmod "$ko" || fatal "insmod $ko failed"
 export VDUSE_KO=$ko
 
 default_timeout=$(sed -n 's/^timeout=//p' "$sel/settings")
-default_timeout=${default_timeout:-300}
+default_timeout=${default_timeout:-600}
 # A KASAN and lockdep kernel under TCG runs several times slower.
 case "$(uname -r)" in
 *-vduse-debug) default_timeout=$((default_timeout * 4)) ;;

@@ -15,7 +15,7 @@ set -uo pipefail
 here=$(dirname "$(readlink -f "$0")")
 build=${BUILD:-$(readlink -f "$here/../../../../..")/build}
 tests=()
-timeout=2400
+timeout=3600
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--test) tests+=("$2"); shift 2 ;;
