@@ -63,11 +63,12 @@ judged() {
 	local res=$dir/$1.results
 	: > "$res"
 	tap_run "$1" "$dir/$1" "$dir/$1.log" "$res" "$dir/expected" \
-		"6.12.0-test" 2 > /dev/null 2>&1 && ! grep -q '^not ok ' "$res"
+		"6.12.0-test" 2 > /dev/null 2> "$dir/$1.err" &&
+		! grep -q '^not ok ' "$res"
 }
 
 echo "TAP version 13"
-echo "1..16"
+echo "1..17"
 for s in notok_exit1 notok_exit0 ok_exit1 short_plan long_plan no_plan \
 	 silent plan_zero segv hangs skip_unlisted whole_unlisted; do
 	if judged $s; then
@@ -83,6 +84,16 @@ for s in skip_listed whole_listed all_ok; do
 		result "not ok" "$s: failed: $(grep '^not ok' "$dir/$s.results" | head -n 1)"
 	fi
 done
+
+# A shell error in the judge (a bad test, an unquoted word) is a bug even
+# when the verdict happens to be right.  (Bash's notices of a stub killed
+# by a signal also land here, and are expected.)
+errs=$(grep -hE 'too many arguments|expression expected|unary operator|syntax error|command not found|unbound variable|bad substitution' "$dir"/*.err)
+if [ -z "$errs" ]; then
+	result ok "the judge printed no shell errors"
+else
+	result "not ok" "the judge printed shell errors: $(echo "$errs" | head -n 1)"
+fi
 
 taskset -c 0 bash -c 'while :; do :; done' &
 spinner=$!
