@@ -57,7 +57,7 @@ FIXTURE_SETUP(serve)
 	vduse_test_blk_config(&self->c, NAME);
 	blk = (void *)self->c.cfg.config;
 	blk->capacity = CAPACITY;
-	ASSERT_EQ(0, vduse_create(self->ctrl, &self->c));
+	ASSERT_EQ(0, vduse_create_anew(self->ctrl, &self->c));
 	self->fd = vduse_dev_open(NAME);
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioctl(self->fd, VDUSE_VQ_SETUP, &vq));
@@ -1085,7 +1085,7 @@ TEST_F(serve, bounce_mapping_outlives_detach)
 	munmap(q, 8192);
 
 	/* A device again, for the teardown. */
-	ASSERT_EQ(0, vduse_create(self->ctrl, &self->c));
+	ASSERT_EQ(0, vduse_create_anew(self->ctrl, &self->c));
 	self->fd = vduse_dev_open(NAME);
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioctl(self->fd, VDUSE_VQ_SETUP, &vq));
@@ -1155,7 +1155,7 @@ TEST_F_TIMEOUT(serve, smallest_bounce_range_carries_large_requests,
 	ASSERT_EQ(0, vduse_destroy(self->ctrl, NAME));
 	self->c.cfg.features |= 1ULL << VIRTIO_BLK_F_SEG_MAX;
 	blk->seg_max = 126;
-	ASSERT_EQ(0, vduse_create(self->ctrl, &self->c));
+	ASSERT_EQ(0, vduse_create_anew(self->ctrl, &self->c));
 	self->fd = vduse_dev_open(NAME);
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioctl(self->fd, VDUSE_VQ_SETUP, &vq));

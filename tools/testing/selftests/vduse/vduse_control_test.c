@@ -224,14 +224,14 @@ TEST_F(ctrl, features_per_file_for_later_devices)
 	other = vduse_ctrl_open();
 	ASSERT_LE(0, other);
 	vduse_test_blk_config(&c, "vduse-feat-old");
-	ASSERT_EQ(0, vduse_create(other, &c));
+	ASSERT_EQ(0, vduse_create_anew(other, &c));
 	ASSERT_EQ(0, ioctl(self->fd, VDUSE_SET_FEATURES, &all));
 	EXPECT_EQ(-1, ioctl(self->fd, VDUSE_SET_FEATURES, &bad));
 	vduse_test_blk_config(&c, "vduse-feat-all");
-	ASSERT_EQ(0, vduse_create(self->fd, &c));
+	ASSERT_EQ(0, vduse_create_anew(self->fd, &c));
 	ASSERT_EQ(0, ioctl(self->fd, VDUSE_SET_FEATURES, &none));
 	vduse_test_blk_config(&c, "vduse-feat-none");
-	ASSERT_EQ(0, vduse_create(self->fd, &c));
+	ASSERT_EQ(0, vduse_create_anew(self->fd, &c));
 
 	ASSERT_LT(0, features_of("vduse-feat-old", buf, sizeof(buf)));
 	EXPECT_STREQ("0x0", buf);

@@ -26,7 +26,7 @@ FIXTURE_SETUP(dev)
 	ASSERT_LE(0, self->ctrl);
 	vduse_test_blk_config(&self->c, NAME);
 	self->c.cfg.vq_num = 2;
-	ASSERT_EQ(0, vduse_create(self->ctrl, &self->c));
+	ASSERT_EQ(0, vduse_create_anew(self->ctrl, &self->c));
 	self->fd = vduse_dev_open(NAME);
 	ASSERT_LE(0, self->fd);
 }
@@ -178,7 +178,7 @@ FIXTURE_SETUP(dev_v1)
 	self->c.cfg.vq_num = 2;
 	self->c.cfg.ngroups = 2;
 	self->c.cfg.nas = 2;
-	ASSERT_EQ(0, vduse_create(self->ctrl, &self->c));
+	ASSERT_EQ(0, vduse_create_anew(self->ctrl, &self->c));
 	self->fd = vduse_dev_open(NAME);
 	ASSERT_LE(0, self->fd);
 }

@@ -42,7 +42,7 @@ FIXTURE_SETUP(hostile)
 	vduse_test_blk_config(&c, NAME);
 	/* No sector to read: only the control path runs. */
 	((struct virtio_blk_config *)c.cfg.config)->capacity = 0;
-	ASSERT_EQ(0, vduse_create(self->ctrl, &c));
+	ASSERT_EQ(0, vduse_create_anew(self->ctrl, &c));
 	self->fd = vduse_dev_open(NAME);
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioctl(self->fd, VDUSE_VQ_SETUP, &vq));
@@ -222,7 +222,7 @@ TEST(read_races_msg_timeout)
 	vduse_test_blk_config(&c, NAME);
 	((struct virtio_blk_config *)c.cfg.config)->capacity = 0;
 	for (k = 0; k < 11; k++) {
-		ASSERT_EQ(0, vduse_create(ctrl, &c));
+		ASSERT_EQ(0, vduse_create_anew(ctrl, &c));
 		fd = vduse_dev_open(NAME);
 		ASSERT_LE(0, fd);
 		ASSERT_EQ(0, ioctl(fd, VDUSE_VQ_SETUP, &vq));
@@ -297,7 +297,7 @@ TEST(failed_probe_drops_callbacks)
 	blk->max_secure_erase_sectors = 8;
 	blk->max_secure_erase_seg = 1;
 	blk->secure_erase_sector_alignment = 0;
-	ASSERT_EQ(0, vduse_create(ctrl, &c));
+	ASSERT_EQ(0, vduse_create_anew(ctrl, &c));
 	fd = vduse_dev_open(NAME);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ioctl(fd, VDUSE_VQ_SETUP, &vq));

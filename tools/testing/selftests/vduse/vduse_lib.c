@@ -64,6 +64,25 @@ int vduse_create(int ctrl_fd, struct vduse_test_config *c)
 	return ioctl(ctrl_fd, VDUSE_CREATE_DEV, &c->cfg) ? -errno : 0;
 }
 
+int vduse_create_anew(int ctrl_fd, struct vduse_test_config *c)
+{
+	const char *name = c->cfg.name;
+	int r = vduse_create(ctrl_fd, c);
+
+	if (r != -EEXIST)
+		return r;
+	/*
+	 * A test the harness killed (timeout, signal) never ran its
+	 * teardown: its failure is already recorded, this test should
+	 * not fail again for it.
+	 */
+	fprintf(stderr, "# %s: removing the device an earlier test left behind\n",
+		name);
+	vduse_vdpa_del(name, 60);
+	vduse_destroy(ctrl_fd, name);
+	return vduse_create(ctrl_fd, c);
+}
+
 int vduse_destroy(int ctrl_fd, const char *name)
 {
 	char buf[VDUSE_NAME_MAX] = { 0 };

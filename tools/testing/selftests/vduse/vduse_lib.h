@@ -59,6 +59,11 @@ void vduse_test_net_config(struct vduse_test_config *c, const char *name);
 
 /* VDUSE_CREATE_DEV / VDUSE_DESTROY_DEV; 0 or -errno. */
 int vduse_create(int ctrl_fd, struct vduse_test_config *c);
+/*
+ * vduse_create(), but a device of the same name left behind by a test the
+ * harness killed before its teardown is detached and destroyed first.
+ */
+int vduse_create_anew(int ctrl_fd, struct vduse_test_config *c);
 int vduse_destroy(int ctrl_fd, const char *name);
 
 /* Open /dev/vduse/NAME read-write; the fd or -errno. */

@@ -135,7 +135,7 @@ TEST(driver_takes_mac_mtu_and_link)
 			  (1ULL << VIRTIO_NET_F_STATUS);
 	net_space(&c)->mtu = 1400;
 	net_space(&c)->status = VIRTIO_NET_S_LINK_UP;
-	ASSERT_EQ(0, vduse_create(ctrl, &c));
+	ASSERT_EQ(0, vduse_create_anew(ctrl, &c));
 	fd = vduse_dev_open(NAME);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ioctl(fd, VDUSE_VQ_SETUP, &vq));

@@ -43,7 +43,7 @@ FIXTURE_SETUP(observe)
 	vduse_test_blk_config(&self->c, NAME);
 	blk = (void *)self->c.cfg.config;
 	blk->capacity = CAPACITY;
-	ASSERT_EQ(0, vduse_create(self->ctrl, &self->c));
+	ASSERT_EQ(0, vduse_create_anew(self->ctrl, &self->c));
 	self->fd = vduse_dev_open(NAME);
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioctl(self->fd, VDUSE_VQ_SETUP, &vq));

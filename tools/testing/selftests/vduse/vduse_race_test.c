@@ -244,7 +244,7 @@ TEST(no_ioctl_leaks_a_file_descriptor)
 	ctrl = vduse_ctrl_open();
 	ASSERT_LE(0, ctrl);
 	vduse_test_blk_config(&c, NAME);
-	ASSERT_EQ(0, vduse_create(ctrl, &c));
+	ASSERT_EQ(0, vduse_create_anew(ctrl, &c));
 	fd = vduse_dev_open(NAME);
 	ASSERT_LE(0, fd);
 
@@ -283,7 +283,7 @@ TEST(every_sysfs_attribute_reads)
 	ctrl = vduse_ctrl_open();
 	ASSERT_LE(0, ctrl);
 	vduse_test_blk_config(&c, NAME);
-	ASSERT_EQ(0, vduse_create(ctrl, &c));
+	ASSERT_EQ(0, vduse_create_anew(ctrl, &c));
 	for (i = 0; i < ARRAY_SIZE(attrs); i++) {
 		snprintf(path, sizeof(path), VDUSE_SYSFS_CLASS "/%s/%s", NAME,
 			 attrs[i]);

@@ -273,7 +273,7 @@ TEST(daemon_without_root_serves_a_passed_descriptor)
 	vduse_test_blk_config(&c, NAME);
 	blk = (void *)c.cfg.config;
 	blk->capacity = CAPACITY;
-	ASSERT_EQ(0, vduse_create(ctrl, &c));
+	ASSERT_EQ(0, vduse_create_anew(ctrl, &c));
 	/* The node stays root's: the descriptor is the only way in. */
 	ASSERT_EQ(0, stat("/dev/vduse/" NAME, &st));
 	EXPECT_EQ(0, st.st_uid);

@@ -110,7 +110,7 @@ FIXTURE_SETUP(vhost)
 	/* Capacity 0 at first: virtio-blk binds without I/O. */
 	vduse_test_blk_config(&self->c, NAME);
 	((struct virtio_blk_config *)self->c.cfg.config)->capacity = 0;
-	ASSERT_EQ(0, vduse_create(self->ctrl, &self->c));
+	ASSERT_EQ(0, vduse_create_anew(self->ctrl, &self->c));
 	self->fd = vduse_dev_open(NAME);
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioctl(self->fd, VDUSE_VQ_SETUP, &vq));
@@ -1023,7 +1023,7 @@ TEST(v1_group_asid_and_get_fd2)
 	c.cfg.vq_num = 2;
 	c.cfg.ngroups = 2;
 	c.cfg.nas = 2;
-	ASSERT_EQ(0, vduse_create(ctrl, &c));
+	ASSERT_EQ(0, vduse_create_anew(ctrl, &c));
 	fd = vduse_dev_open(NAME);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ioctl(fd, VDUSE_VQ_SETUP, &vq));
@@ -1128,7 +1128,7 @@ TEST(v0_has_no_get_fd2)
 	ctrl = vduse_ctrl_open();
 	ASSERT_LE(0, ctrl);
 	vduse_test_blk_config(&c, NAME);
-	ASSERT_EQ(0, vduse_create(ctrl, &c));
+	ASSERT_EQ(0, vduse_create_anew(ctrl, &c));
 	fd = vduse_dev_open(NAME);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(-1, ioctl(fd, VDUSE_IOTLB_GET_FD2, &e2));
@@ -1159,7 +1159,7 @@ TEST(vq_num_above_the_queue_max_is_refused)
 	vduse_test_blk_config(&c, NAME);
 	((struct virtio_blk_config *)c.cfg.config)->capacity = 0;
 	c.cfg.vq_num = 2;
-	ASSERT_EQ(0, vduse_create(ctrl, &c));
+	ASSERT_EQ(0, vduse_create_anew(ctrl, &c));
 	fd = vduse_dev_open(NAME);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ioctl(fd, VDUSE_VQ_SETUP, &vq));
@@ -1343,7 +1343,7 @@ TEST(accepted_state_applies_before_the_sender_runs)
 	ASSERT_EQ(0, ioctl(ctrl, VDUSE_SET_FEATURES, &features));
 	vduse_test_blk_config(&c, NAME);
 	((struct virtio_blk_config *)c.cfg.config)->capacity = 0;
-	ASSERT_EQ(0, vduse_create(ctrl, &c));
+	ASSERT_EQ(0, vduse_create_anew(ctrl, &c));
 	e.fd = vduse_dev_open(NAME);
 	ASSERT_LE(0, e.fd);
 	ASSERT_EQ(0, ioctl(e.fd, VDUSE_VQ_SETUP, &vq));
