@@ -383,6 +383,11 @@ static inline struct vduse_vdpa *vdpa_to_vduse(struct vdpa_device *vdpa)
 	return container_of(vdpa, struct vduse_vdpa, vdpa);
 }
 
+static inline struct vduse_dev *vdpa_to_vdev(struct vdpa_device *vdpa)
+{
+	return vdpa_to_vduse(vdpa)->vdev;
+}
+
 /* Most virtqueues of a device. */
 #define VDUSE_VQ_MAX		256
 
@@ -445,10 +450,28 @@ ssize_t vduse_msg_write(struct vduse_dev *vdev, const char __user *buf,
 __poll_t vduse_msg_poll(struct vduse_dev *vdev, struct file *file,
 			struct poll_table_struct *wait);
 
+/* mgmt.c */
 int vduse_vdpa_init(void);
 void vduse_vdpa_exit(void);
+
+/* vdpa.c */
+void vduse_vdpa_ops_init(void);
+const struct vdpa_config_ops *vduse_vdpa_ops_for(struct vduse_dev *vdev);
+void vduse_dev_drop_config_cb(struct vduse_dev *vdev);
+
+/* iotlb.c */
+int vduse_vdpa_dma_map(struct vdpa_device *vdpa, unsigned int asid,
+		       u64 iova, u64 size, u64 pa, u32 perm, void *opaque);
+int vduse_vdpa_dma_unmap(struct vdpa_device *vdpa, unsigned int asid,
+			 u64 iova, u64 size);
+int vduse_vdpa_iotlbs_alloc(struct vduse_vdpa *vv, u32 nas);
+void vduse_vdpa_iotlbs_free(struct vduse_vdpa *vv, u32 nas);
+void vduse_vdpa_announce(struct vduse_dev *vdev, u32 asid, u64 start,
+			 u64 last);
 long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
 			     bool v2);
+
+/* umem.c */
 long vduse_vdpa_umem(struct vduse_dev *vdev, void __user *argp, bool reg);
 void vduse_vdpa_umem_drop(struct vduse_dev *vdev);
 long vduse_vdpa_iova_info(struct vduse_dev *vdev, void __user *argp);
