@@ -51,8 +51,8 @@ static void vduse_iotlb_del_locked(struct vhost_iotlb *iotlb, u64 start,
  * a daemon connected now can have mapped anything: with none, nobody is
  * told, and nobody waits.
  */
-void vduse_vdpa_announce(struct vduse_dev *vdev, u32 asid, u64 start,
-			 u64 last)
+void vduse_iotlb_announce(struct vduse_dev *vdev, u32 asid, u64 start,
+			  u64 last)
 {
 	struct vduse_dev_request req = { .type = VDUSE_UPDATE_IOTLB };
 
@@ -68,8 +68,8 @@ void vduse_vdpa_announce(struct vduse_dev *vdev, u32 asid, u64 start,
 	vduse_msg_notify(vdev, &req);
 }
 
-int vduse_vdpa_dma_map(struct vdpa_device *vdpa, unsigned int asid,
-		       u64 iova, u64 size, u64 pa, u32 perm, void *opaque)
+int vduse_iotlb_dma_map(struct vdpa_device *vdpa, unsigned int asid,
+			u64 iova, u64 size, u64 pa, u32 perm, void *opaque)
 {
 	struct vduse_vdpa *vv = vdpa_to_vduse(vdpa);
 	struct vdpa_map_file *vmf = opaque;
@@ -99,8 +99,8 @@ int vduse_vdpa_dma_map(struct vdpa_device *vdpa, unsigned int asid,
 	return ret;
 }
 
-int vduse_vdpa_dma_unmap(struct vdpa_device *vdpa, unsigned int asid,
-			 u64 iova, u64 size)
+int vduse_iotlb_dma_unmap(struct vdpa_device *vdpa, unsigned int asid,
+			  u64 iova, u64 size)
 {
 	struct vduse_vdpa *vv = vdpa_to_vduse(vdpa);
 
@@ -113,12 +113,12 @@ int vduse_vdpa_dma_unmap(struct vdpa_device *vdpa, unsigned int asid,
 	mutex_unlock(&vv->iotlb_lock);
 
 	/* The VMM frees the memory next: the daemon lets go first. */
-	vduse_vdpa_announce(vv->vdev, asid, iova, iova + size - 1);
+	vduse_iotlb_announce(vv->vdev, asid, iova, iova + size - 1);
 
 	return 0;
 }
 
-int vduse_vdpa_iotlbs_alloc(struct vduse_vdpa *vv, u32 nas)
+int vduse_iotlbs_alloc(struct vduse_vdpa *vv, u32 nas)
 {
 	u32 i;
 
@@ -135,7 +135,7 @@ int vduse_vdpa_iotlbs_alloc(struct vduse_vdpa *vv, u32 nas)
 	return 0;
 }
 
-void vduse_vdpa_iotlbs_free(struct vduse_vdpa *vv, u32 nas)
+void vduse_iotlbs_free(struct vduse_vdpa *vv, u32 nas)
 {
 	u32 i;
 
@@ -155,10 +155,10 @@ void vduse_vdpa_iotlbs_free(struct vduse_vdpa *vv, u32 nas)
  * else, in address space 0, the bounce domain's.  The domain outlives
  * attachments; vhost-vdpa's ranges do not.  Under vdev->lock.
  */
-static struct file *vduse_vdpa_lookup(struct vduse_dev *vdev, u32 asid,
-				      u64 iova, u64 iova_last, u64 *start,
-				      u64 *last, u64 *offset, u8 *perm,
-				      bool *vmm)
+static struct file *vduse_iotlb_lookup(struct vduse_dev *vdev, u32 asid,
+				       u64 iova, u64 iova_last, u64 *start,
+				       u64 *last, u64 *offset, u8 *perm,
+				       bool *vmm)
 {
 	struct vduse_vdpa *vv = vdev->vdpa;
 	struct vhost_iotlb_map *map;
@@ -203,7 +203,7 @@ static struct file *vduse_vdpa_lookup(struct vduse_dev *vdev, u32 asid,
  * of its file, never as the VMM's own, possibly writable, file: see
  * "vhost-vdpa clients" in Documentation/userspace-api/vduse.rst.
  */
-static struct file *vduse_vdpa_narrow(struct file *file, u8 perm)
+static struct file *vduse_iotlb_narrow(struct file *file, u8 perm)
 {
 	struct file *ro;
 
@@ -217,7 +217,7 @@ static struct file *vduse_vdpa_narrow(struct file *file, u8 perm)
 }
 
 /**
- * vduse_vdpa_iotlb_get_fd() - VDUSE_IOTLB_GET_FD and VDUSE_IOTLB_GET_FD2
+ * vduse_iotlb_get_fd() - VDUSE_IOTLB_GET_FD and VDUSE_IOTLB_GET_FD2
  * @vdev: the device
  * @argp: the daemon's struct vduse_iotlb_entry or vduse_iotlb_entry_v2
  * @v2: VDUSE_IOTLB_GET_FD2, for API version 1 devices only
@@ -232,8 +232,7 @@ static struct file *vduse_vdpa_narrow(struct file *file, u8 perm)
  * set, -ENOIOCTLCMD for GET_FD2 on an API version 0 device, or the error
  * of reopening a read-only range's file.
  */
-long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
-			     bool v2)
+long vduse_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp, bool v2)
 {
 	size_t size = v2 ? sizeof(struct vduse_iotlb_entry_v2) :
 			   sizeof(struct vduse_iotlb_entry);
@@ -264,13 +263,13 @@ long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
 	entry.asid = array_index_nospec(entry.asid, vdev->nas);
 
 	mutex_lock(&vdev->lock);
-	file = vduse_vdpa_lookup(vdev, entry.asid, entry.start, entry.last,
-				 &start, &last, &offset, &perm, &vmm);
+	file = vduse_iotlb_lookup(vdev, entry.asid, entry.start, entry.last,
+				  &start, &last, &offset, &perm, &vmm);
 	mutex_unlock(&vdev->lock);
 	if (!file)
 		return -EINVAL;
 	if (vmm) {
-		file = vduse_vdpa_narrow(file, perm);
+		file = vduse_iotlb_narrow(file, perm);
 		if (IS_ERR(file))
 			return PTR_ERR(file);
 	}

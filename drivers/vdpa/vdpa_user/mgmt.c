@@ -42,7 +42,7 @@ static bool vduse_vqs_set_up(struct vduse_dev *vdev)
 }
 
 /* Check and claim a device for attaching, under its lock. */
-static int vduse_vdpa_claim(struct vduse_dev *vdev)
+static int vduse_mgmt_claim(struct vduse_dev *vdev)
 {
 	lockdep_assert_held(&vdev->lock);
 
@@ -69,7 +69,7 @@ static int vduse_vdpa_claim(struct vduse_dev *vdev)
  * bounce_size cannot change meanwhile: the device is claimed.  Called
  * with no lock held: the old domain's daemon memory is unpinned.
  */
-static int vduse_vdpa_domain_get(struct vduse_dev *vdev)
+static int vduse_mgmt_domain_get(struct vduse_dev *vdev)
 {
 	struct vduse_domain *domain, *old = NULL;
 	u64 size;
@@ -98,7 +98,7 @@ static int vduse_vdpa_domain_get(struct vduse_dev *vdev)
 	return 0;
 }
 
-static int vduse_vdpa_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
+static int vduse_mgmt_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 			      const struct vdpa_dev_set_config *config)
 {
 	struct vduse_vdpa *vv;
@@ -114,7 +114,7 @@ static int vduse_vdpa_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 		return -ENODEV;
 
 	mutex_lock(&vdev->lock);
-	ret = vduse_vdpa_claim(vdev);
+	ret = vduse_mgmt_claim(vdev);
 	mutex_unlock(&vdev->lock);
 	if (ret)
 		goto out_put_vdev;
@@ -134,11 +134,11 @@ static int vduse_vdpa_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 	vv->vdev = vdev;
 	vduse_cvq_init(vv);
 
-	ret = vduse_vdpa_iotlbs_alloc(vv, vdev->nas);
+	ret = vduse_iotlbs_alloc(vv, vdev->nas);
 	if (ret)
 		goto out_put_vdpa;
 
-	ret = vduse_vdpa_domain_get(vdev);
+	ret = vduse_mgmt_domain_get(vdev);
 	if (ret)
 		goto out_put_vdpa;
 	vv->domain = vdev->domain;
@@ -179,7 +179,7 @@ out_put_vdev:
 	return ret;
 }
 
-static void vduse_vdpa_dev_del(struct vdpa_mgmt_dev *mdev,
+static void vduse_mgmt_dev_del(struct vdpa_mgmt_dev *mdev,
 			       struct vdpa_device *vdpa)
 {
 	struct vduse_dev *vdev = vdpa_to_vdev(vdpa);
@@ -188,7 +188,7 @@ static void vduse_vdpa_dev_del(struct vdpa_mgmt_dev *mdev,
 	 * A driver whose probe failed never reset the device, and its
 	 * removal frees what the config callback points to: stop it first.
 	 */
-	vduse_dev_drop_config_cb(vdev);
+	vduse_vdpa_drop_config_cb(vdev);
 
 	/* Keep both alive until vdev no longer points at the vdpa device. */
 	get_device(&vdev->dev);
@@ -200,21 +200,21 @@ static void vduse_vdpa_dev_del(struct vdpa_mgmt_dev *mdev,
 	vdev->vdpa = NULL;
 	vdev->attached = false;
 	mutex_unlock(&vdev->lock);
-	vduse_dev_reset_state(vdev);
+	vduse_vdpa_reset_state(vdev);
 	/*
 	 * What vhost-vdpa mapped goes with the attachment: the daemon drops
 	 * every mapping it made.  Its answer changes nothing.  The bounce
 	 * domain stays, with what the daemon mapped of it.
 	 */
-	vduse_vdpa_announce(vdev, 0, 0, U64_MAX);
+	vduse_iotlb_announce(vdev, 0, 0, U64_MAX);
 
 	put_device(&vdpa->dev);
 	put_device(&vdev->dev);
 }
 
 static const struct vdpa_mgmtdev_ops vduse_mgmt_ops = {
-	.dev_add	= vduse_vdpa_dev_add,
-	.dev_del	= vduse_vdpa_dev_del,
+	.dev_add	= vduse_mgmt_dev_add,
+	.dev_del	= vduse_mgmt_dev_del,
 };
 
 static struct virtio_device_id vduse_id_table[] = {
@@ -229,11 +229,11 @@ static void vduse_mgmt_release(struct device *dev)
 }
 
 /**
- * vduse_vdpa_init() - register the "vduse" management device
+ * vduse_mgmt_init() - register the "vduse" management device
  *
  * Return: 0, or a negative errno.
  */
-int vduse_vdpa_init(void)
+int vduse_mgmt_init(void)
 {
 	int ret;
 
@@ -270,10 +270,10 @@ out_put:
 }
 
 /**
- * vduse_vdpa_exit() - unregister the management device, detaching every
+ * vduse_mgmt_exit() - unregister the management device, detaching every
  * device first
  */
-void vduse_vdpa_exit(void)
+void vduse_mgmt_exit(void)
 {
 	vdpa_mgmtdev_unregister(&vduse_mgmt->mgmt);
 	device_unregister(&vduse_mgmt->dev);

@@ -16,7 +16,7 @@
 #include "vduse.h"
 
 /**
- * vduse_vdpa_umem() - VDUSE_IOTLB_REG_UMEM and VDUSE_IOTLB_DEREG_UMEM
+ * vduse_umem_ioctl() - VDUSE_IOTLB_REG_UMEM and VDUSE_IOTLB_DEREG_UMEM
  * @vdev: the device
  * @argp: the daemon's struct vduse_iova_umem
  * @reg: register, rather than deregister
@@ -35,7 +35,7 @@
  * when memory is registered already; -ENOMEM past RLIMIT_MEMLOCK or out
  * of memory.
  */
-long vduse_vdpa_umem(struct vduse_dev *vdev, void __user *argp, bool reg)
+long vduse_umem_ioctl(struct vduse_dev *vdev, void __user *argp, bool reg)
 {
 	struct vduse_umem *umem = NULL;
 	struct vduse_iova_umem arg;
@@ -84,12 +84,12 @@ long vduse_vdpa_umem(struct vduse_dev *vdev, void __user *argp, bool reg)
 }
 
 /**
- * vduse_vdpa_umem_drop() - the daemon goes: its memory leaves the domain
+ * vduse_umem_drop() - the daemon goes: its memory leaves the domain
  * @vdev: the device
  *
  * Must be called without vduse_dev.lock held.
  */
-void vduse_vdpa_umem_drop(struct vduse_dev *vdev)
+void vduse_umem_drop(struct vduse_dev *vdev)
 {
 	struct vduse_umem *umem = NULL;
 
@@ -103,7 +103,7 @@ void vduse_vdpa_umem_drop(struct vduse_dev *vdev)
 }
 
 /**
- * vduse_vdpa_iova_info() - VDUSE_IOTLB_GET_INFO
+ * vduse_umem_iova_info() - VDUSE_IOTLB_GET_INFO
  * @vdev: the device
  * @argp: the daemon's struct vduse_iova_info
  *
@@ -115,7 +115,7 @@ void vduse_vdpa_umem_drop(struct vduse_dev *vdev)
  * other than 0, start above last, or nothing in [start, last]; -ENODEV
  * before the first attachment.
  */
-long vduse_vdpa_iova_info(struct vduse_dev *vdev, void __user *argp)
+long vduse_umem_iova_info(struct vduse_dev *vdev, void __user *argp)
 {
 	struct vduse_iova_info info;
 	bool umem;

@@ -431,7 +431,7 @@ static u32 vduse_vdpa_find_cvq(struct vduse_dev *vdev)
 }
 
 /* Once this returns, the driver's config callback no longer runs. */
-void vduse_dev_drop_config_cb(struct vduse_dev *vdev)
+void vduse_vdpa_drop_config_cb(struct vduse_dev *vdev)
 {
 	spin_lock_irq(&vdev->config_lock);
 	vdev->config_cb.callback = NULL;
@@ -448,7 +448,7 @@ static void vduse_vdpa_drop_driver_cbs(struct vduse_dev *vdev)
 {
 	u32 i;
 
-	vduse_dev_drop_config_cb(vdev);
+	vduse_vdpa_drop_config_cb(vdev);
 	for (i = 0; i < vdev->vq_num; i++) {
 		struct vduse_vq *vq = &vdev->vqs[i];
 
@@ -509,7 +509,7 @@ static int vduse_vdpa_reset(struct vdpa_device *vdpa)
 	/* Whatever the daemon said, the kernel side starts over. */
 	WRITE_ONCE(vdpa_to_vduse(vdpa)->bounce_used, false);
 	vduse_cvq_stop(vdpa_to_vduse(vdpa));
-	vduse_dev_reset_state(vdev);
+	vduse_vdpa_reset_state(vdev);
 
 	return ret ? -EIO : 0;
 }
@@ -657,12 +657,12 @@ static struct vdpa_iova_range vduse_vdpa_get_iova_range(struct vdpa_device *vdpa
 }
 
 /**
- * vduse_dev_reset_state() - forget everything a driver set up
+ * vduse_vdpa_reset_state() - forget everything a driver set up
  * @vdev: the device, reset or detached
  *
  * Afterwards no callback of the driver runs: it may be gone.
  */
-void vduse_dev_reset_state(struct vduse_dev *vdev)
+void vduse_vdpa_reset_state(struct vduse_dev *vdev)
 {
 	mutex_lock(&vdev->lock);
 	WRITE_ONCE(vdev->status, 0);
@@ -674,7 +674,7 @@ void vduse_dev_reset_state(struct vduse_dev *vdev)
 	vduse_vqs_reset(vdev);
 	mutex_unlock(&vdev->lock);
 
-	vduse_dev_drop_config_cb(vdev);
+	vduse_vdpa_drop_config_cb(vdev);
 }
 
 static void vduse_vdpa_free(struct vdpa_device *vdpa)
@@ -686,7 +686,7 @@ static void vduse_vdpa_free(struct vdpa_device *vdpa)
 	 * domain is vdev's: it stays.
 	 */
 	if (vv->vdev) {
-		vduse_vdpa_iotlbs_free(vv, vv->vdev->nas);
+		vduse_iotlbs_free(vv, vv->vdev->nas);
 		put_device(&vv->vdev->dev);
 	}
 }
@@ -723,8 +723,8 @@ static const struct vdpa_config_ops vduse_vdpa_ops = {
 	.set_vq_affinity	= vduse_vdpa_set_vq_affinity,
 	.get_vq_affinity	= vduse_vdpa_get_vq_affinity,
 	.get_backend_features	= vduse_vdpa_get_backend_features,
-	.dma_map		= vduse_vdpa_dma_map,
-	.dma_unmap		= vduse_vdpa_dma_unmap,
+	.dma_map		= vduse_iotlb_dma_map,
+	.dma_unmap		= vduse_iotlb_dma_unmap,
 	.free			= vduse_vdpa_free,
 };
 
