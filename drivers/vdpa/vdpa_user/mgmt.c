@@ -237,8 +237,6 @@ int vduse_mgmt_init(void)
 {
 	int ret;
 
-	vduse_vdpa_ops_init();
-
 	vduse_mgmt = kzalloc(sizeof(*vduse_mgmt), GFP_KERNEL);
 	if (!vduse_mgmt)
 		return -ENOMEM;

@@ -12,7 +12,7 @@
  * The VDUSE features a daemon chose add relays: queue enables
  * (VDUSE_F_QUEUE_READY), and suspend and resume for vhost-vdpa
  * (VDUSE_F_SUSPEND, VDUSE_F_RESUME), which only devices that asked for
- * them offer, through their own copy of the ops.
+ * them offer, through their own ops table.
  *
  * Locking (see "DOC: Locking" in vduse.h): cf_lock is held around
  * set_status and reset; vduse_dev.lock is taken inside it, and never
@@ -691,50 +691,62 @@ static void vduse_vdpa_free(struct vdpa_device *vdpa)
 	}
 }
 
-static const struct vdpa_config_ops vduse_vdpa_ops = {
-	.set_vq_address		= vduse_vdpa_set_vq_address,
-	.set_vq_num		= vduse_vdpa_set_vq_num,
-	.kick_vq		= vduse_vdpa_kick_vq,
-	.set_vq_cb		= vduse_vdpa_set_vq_cb,
-	.set_vq_ready		= vduse_vdpa_set_vq_ready,
-	.get_vq_ready		= vduse_vdpa_get_vq_ready,
-	.set_vq_state		= vduse_vdpa_set_vq_state,
-	.get_vq_state		= vduse_vdpa_get_vq_state,
-	.get_vendor_vq_stats	= vduse_vdpa_get_vendor_vq_stats,
-	.get_vq_size		= vduse_vdpa_get_vq_size,
-	.get_vq_align		= vduse_vdpa_get_vq_align,
-	.get_vq_group		= vduse_vdpa_get_vq_group,
-	.get_device_features	= vduse_vdpa_get_device_features,
-	.set_driver_features	= vduse_vdpa_set_driver_features,
-	.get_driver_features	= vduse_vdpa_get_driver_features,
-	.set_config_cb		= vduse_vdpa_set_config_cb,
-	.get_vq_num_max		= vduse_vdpa_get_vq_num_max,
-	.get_device_id		= vduse_vdpa_get_device_id,
-	.get_vendor_id		= vduse_vdpa_get_vendor_id,
-	.get_status		= vduse_vdpa_get_status,
-	.set_status		= vduse_vdpa_set_status,
-	.reset			= vduse_vdpa_reset,
-	.get_config_size	= vduse_vdpa_get_config_size,
-	.get_config		= vduse_vdpa_get_config,
-	.set_config		= vduse_vdpa_set_config,
-	.get_generation		= vduse_vdpa_get_generation,
-	.get_iova_range		= vduse_vdpa_get_iova_range,
-	.set_group_asid		= vduse_vdpa_set_group_asid,
-	.set_vq_affinity	= vduse_vdpa_set_vq_affinity,
-	.get_vq_affinity	= vduse_vdpa_get_vq_affinity,
-	.get_backend_features	= vduse_vdpa_get_backend_features,
-	.dma_map		= vduse_iotlb_dma_map,
-	.dma_unmap		= vduse_iotlb_dma_unmap,
+/*
+ * vhost-vdpa offers a VMM suspend and resume when the ops have them, so
+ * there is one table per choice a daemon can make.
+ */
+#define VDUSE_VDPA_OPS_COMMON						\
+	.set_vq_address		= vduse_vdpa_set_vq_address,		\
+	.set_vq_num		= vduse_vdpa_set_vq_num,		\
+	.kick_vq		= vduse_vdpa_kick_vq,			\
+	.set_vq_cb		= vduse_vdpa_set_vq_cb,			\
+	.set_vq_ready		= vduse_vdpa_set_vq_ready,		\
+	.get_vq_ready		= vduse_vdpa_get_vq_ready,		\
+	.set_vq_state		= vduse_vdpa_set_vq_state,		\
+	.get_vq_state		= vduse_vdpa_get_vq_state,		\
+	.get_vendor_vq_stats	= vduse_vdpa_get_vendor_vq_stats,	\
+	.get_vq_size		= vduse_vdpa_get_vq_size,		\
+	.get_vq_align		= vduse_vdpa_get_vq_align,		\
+	.get_vq_group		= vduse_vdpa_get_vq_group,		\
+	.get_device_features	= vduse_vdpa_get_device_features,	\
+	.set_driver_features	= vduse_vdpa_set_driver_features,	\
+	.get_driver_features	= vduse_vdpa_get_driver_features,	\
+	.set_config_cb		= vduse_vdpa_set_config_cb,		\
+	.get_vq_num_max		= vduse_vdpa_get_vq_num_max,		\
+	.get_device_id		= vduse_vdpa_get_device_id,		\
+	.get_vendor_id		= vduse_vdpa_get_vendor_id,		\
+	.get_status		= vduse_vdpa_get_status,		\
+	.set_status		= vduse_vdpa_set_status,		\
+	.reset			= vduse_vdpa_reset,			\
+	.get_config_size	= vduse_vdpa_get_config_size,		\
+	.get_config		= vduse_vdpa_get_config,		\
+	.set_config		= vduse_vdpa_set_config,		\
+	.get_generation		= vduse_vdpa_get_generation,		\
+	.get_iova_range		= vduse_vdpa_get_iova_range,		\
+	.set_group_asid		= vduse_vdpa_set_group_asid,		\
+	.set_vq_affinity	= vduse_vdpa_set_vq_affinity,		\
+	.get_vq_affinity	= vduse_vdpa_get_vq_affinity,		\
+	.get_backend_features	= vduse_vdpa_get_backend_features,	\
+	.dma_map		= vduse_iotlb_dma_map,			\
+	.dma_unmap		= vduse_iotlb_dma_unmap,		\
 	.free			= vduse_vdpa_free,
+
+static const struct vdpa_config_ops vduse_vdpa_ops = {
+	VDUSE_VDPA_OPS_COMMON
 };
 
-/*
- * vhost-vdpa offers suspend and resume to a VMM when the ops have them, so
- * a device whose daemon did not ask for them gets ops without: filled in
- * from vduse_vdpa_ops at module init.
- */
-static struct vdpa_config_ops vduse_vdpa_ops_suspend __ro_after_init;
-static struct vdpa_config_ops vduse_vdpa_ops_resume __ro_after_init;
+/* VDUSE_F_SUSPEND */
+static const struct vdpa_config_ops vduse_vdpa_ops_suspend = {
+	VDUSE_VDPA_OPS_COMMON
+	.suspend		= vduse_vdpa_suspend,
+};
+
+/* VDUSE_F_SUSPEND and VDUSE_F_RESUME */
+static const struct vdpa_config_ops vduse_vdpa_ops_resume = {
+	VDUSE_VDPA_OPS_COMMON
+	.suspend		= vduse_vdpa_suspend,
+	.resume			= vduse_vdpa_resume,
+};
 
 const struct vdpa_config_ops *vduse_vdpa_ops_for(struct vduse_dev *vdev)
 {
@@ -744,12 +756,4 @@ const struct vdpa_config_ops *vduse_vdpa_ops_for(struct vduse_dev *vdev)
 		return &vduse_vdpa_ops_suspend;
 
 	return &vduse_vdpa_ops;
-}
-
-void vduse_vdpa_ops_init(void)
-{
-	vduse_vdpa_ops_suspend = vduse_vdpa_ops;
-	vduse_vdpa_ops_suspend.suspend = vduse_vdpa_suspend;
-	vduse_vdpa_ops_resume = vduse_vdpa_ops_suspend;
-	vduse_vdpa_ops_resume.resume = vduse_vdpa_resume;
 }

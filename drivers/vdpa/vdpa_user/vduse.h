@@ -479,7 +479,6 @@ int vduse_mgmt_init(void);
 void vduse_mgmt_exit(void);
 
 /* vdpa.c */
-void vduse_vdpa_ops_init(void);
 const struct vdpa_config_ops *vduse_vdpa_ops_for(struct vduse_dev *vdev);
 void vduse_vdpa_drop_config_cb(struct vduse_dev *vdev);
 void vduse_vdpa_reset_state(struct vduse_dev *vdev);
