@@ -110,7 +110,7 @@ static int vduse_dev_release_file(struct inode *inode, struct file *file)
 	vduse_msg_requeue(vdev);
 	vduse_vqs_drop_kickfds(vdev);
 	/* Its memory was pinned for it: the pages go back. */
-	vduse_vdpa_umem_drop(vdev);
+	vduse_umem_drop(vdev);
 
 	mutex_lock(&vdev->lock);
 	vdev->daemon = NULL;
@@ -200,15 +200,15 @@ static long vduse_dev_ioctl(struct file *file, unsigned int cmd,
 
 	switch (cmd) {
 	case VDUSE_IOTLB_GET_FD:
-		return vduse_vdpa_iotlb_get_fd(vdev, argp, false);
+		return vduse_iotlb_get_fd(vdev, argp, false);
 	case VDUSE_IOTLB_GET_FD2:
-		return vduse_vdpa_iotlb_get_fd(vdev, argp, true);
+		return vduse_iotlb_get_fd(vdev, argp, true);
 	case VDUSE_IOTLB_REG_UMEM:
-		return vduse_vdpa_umem(vdev, argp, true);
+		return vduse_umem_ioctl(vdev, argp, true);
 	case VDUSE_IOTLB_DEREG_UMEM:
-		return vduse_vdpa_umem(vdev, argp, false);
+		return vduse_umem_ioctl(vdev, argp, false);
 	case VDUSE_IOTLB_GET_INFO:
-		return vduse_vdpa_iova_info(vdev, argp);
+		return vduse_umem_iova_info(vdev, argp);
 	case VDUSE_DEV_INJECT_CONFIG_IRQ:
 		return vduse_dev_inject_config_irq(vdev);
 	case VDUSE_VQ_SETUP_KICKFD:

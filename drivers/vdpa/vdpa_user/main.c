@@ -48,7 +48,7 @@ static int __init vduse_init(void)
 	if (ret)
 		goto out_unregister_chrdev;
 
-	ret = vduse_vdpa_init();
+	ret = vduse_mgmt_init();
 	if (ret)
 		goto out_exit_ctrl;
 
@@ -67,7 +67,7 @@ out_unregister_class:
 static void __exit vduse_exit(void)
 {
 	/* Detaches every device: the virtio drivers let go first. */
-	vduse_vdpa_exit();
+	vduse_mgmt_exit();
 	vduse_ctrl_exit();
 	vduse_dev_destroy_all();
 	unregister_chrdev_region(vduse_devt_base, VDUSE_MINORS);

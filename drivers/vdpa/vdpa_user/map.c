@@ -155,7 +155,7 @@ static u64 vduse_dma_get_required_mask(struct device *dev)
 	return VDUSE_DOMAIN_IOVA_LIMIT;
 }
 
-/* Installed on every attached vdpa device by vdpa.c. */
+/* Installed on every attached vdpa device by mgmt.c. */
 const struct dma_map_ops vduse_dma_ops = {
 	.alloc			= vduse_dma_alloc,
 	.free			= vduse_dma_free,

@@ -22,6 +22,31 @@
 #include <linux/workqueue.h>
 
 /**
+ * DOC: Layout
+ *
+ * One job per file.  Calls between files go down this list, never up, so
+ * a file can be read knowing only those below it (main.c also owns the
+ * class and the minors the nodes use):
+ *
+ * - main.c: module init and exit, the "vduse" class, the minor numbers
+ * - ctrl.c: /dev/vduse/control: creating and destroying devices
+ * - mgmt.c: the "vduse" vdpa management device: attach (dev_add) and
+ *   detach (dev_del)
+ * - vdpa.c: the vdpa_config_ops: the driver's control path, relayed to
+ *   the daemon
+ * - dev.c: the device object and its node /dev/vduse/$NAME, the
+ *   daemon's ioctls
+ * - sysfs.c: the device's and its queues' sysfs attributes
+ * - iotlb.c: vhost-vdpa's IOTLBs (dma_map, dma_unmap), VDUSE_IOTLB_GET_FD
+ * - umem.c: daemon memory behind the bounce range, VDUSE_IOTLB_GET_INFO
+ * - cvq.c: the virtio-net control virtqueue watchdog
+ * - vq.c: virtqueues: setup, kicks to the daemon, interrupts to the driver
+ * - map.c: the dma_map_ops of virtio-vdpa, over the bounce domain
+ * - msg.c: requests to the daemon and its answers
+ * - iova_domain.c: the bounce domain
+ */
+
+/**
  * DOC: Locking
  *
  * Lock order, outermost first.  A lock may only be taken while holding
@@ -383,6 +408,11 @@ static inline struct vduse_vdpa *vdpa_to_vduse(struct vdpa_device *vdpa)
 	return container_of(vdpa, struct vduse_vdpa, vdpa);
 }
 
+static inline struct vduse_dev *vdpa_to_vdev(struct vdpa_device *vdpa)
+{
+	return vdpa_to_vduse(vdpa)->vdev;
+}
+
 /* Most virtqueues of a device. */
 #define VDUSE_VQ_MAX		256
 
@@ -427,7 +457,6 @@ void vduse_vq_enable_cb(struct vduse_vq *vq, bool enable);
 void vduse_vq_signal(struct vduse_dev *vdev, struct vduse_vq *vq);
 int vduse_vq_set_affinity(struct vduse_vq *vq, const struct cpumask *mask);
 void vduse_vq_stats_get(struct vduse_vq *vq, u64 st[VDUSE_VQ_STATS]);
-void vduse_dev_reset_state(struct vduse_dev *vdev);
 
 void vduse_msg_init(struct vduse_dev *vdev);
 bool vduse_msg_broken(struct vduse_dev *vdev);
@@ -445,13 +474,30 @@ ssize_t vduse_msg_write(struct vduse_dev *vdev, const char __user *buf,
 __poll_t vduse_msg_poll(struct vduse_dev *vdev, struct file *file,
 			struct poll_table_struct *wait);
 
-int vduse_vdpa_init(void);
-void vduse_vdpa_exit(void);
-long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
-			     bool v2);
-long vduse_vdpa_umem(struct vduse_dev *vdev, void __user *argp, bool reg);
-void vduse_vdpa_umem_drop(struct vduse_dev *vdev);
-long vduse_vdpa_iova_info(struct vduse_dev *vdev, void __user *argp);
+/* mgmt.c */
+int vduse_mgmt_init(void);
+void vduse_mgmt_exit(void);
+
+/* vdpa.c */
+const struct vdpa_config_ops *vduse_vdpa_ops_for(struct vduse_dev *vdev);
+void vduse_vdpa_drop_config_cb(struct vduse_dev *vdev);
+void vduse_vdpa_reset_state(struct vduse_dev *vdev);
+
+/* iotlb.c */
+int vduse_iotlb_dma_map(struct vdpa_device *vdpa, unsigned int asid,
+			u64 iova, u64 size, u64 pa, u32 perm, void *opaque);
+int vduse_iotlb_dma_unmap(struct vdpa_device *vdpa, unsigned int asid,
+			  u64 iova, u64 size);
+int vduse_iotlbs_alloc(struct vduse_vdpa *vv, u32 nas);
+void vduse_iotlbs_free(struct vduse_vdpa *vv, u32 nas);
+void vduse_iotlb_announce(struct vduse_dev *vdev, u32 asid, u64 start,
+			  u64 last);
+long vduse_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp, bool v2);
+
+/* umem.c */
+long vduse_umem_ioctl(struct vduse_dev *vdev, void __user *argp, bool reg);
+void vduse_umem_drop(struct vduse_dev *vdev);
+long vduse_umem_iova_info(struct vduse_dev *vdev, void __user *argp);
 
 extern const struct dma_map_ops vduse_dma_ops;
 
