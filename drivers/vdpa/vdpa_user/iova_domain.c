@@ -55,7 +55,6 @@
 #include <linux/highmem.h>
 #include <linux/iova.h>
 #include <linux/mm.h>
-#include <linux/percpu.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -63,12 +62,6 @@
 #include <linux/vmalloc.h>
 
 #include "iova_domain.h"
-
-/*
- * Bytes each CPU copied back out of bounce pages, in any domain: what an
- * interrupt callback costs, for vduse_vq_signal() to weigh.  Wraps.
- */
-static DEFINE_PER_CPU(unsigned long, vduse_bounced_back);
 
 /* Most coherent allocations a domain tracks at once. */
 #define VDUSE_DOMAIN_COHERENT_MAX	65536
@@ -446,8 +439,6 @@ static void vduse_domain_bounce(struct vduse_domain *domain, u64 iova,
 	unsigned long flags;
 
 	read_lock_irqsave(&domain->bounce_lock, flags);
-	if (op == VDUSE_BOUNCE_OUT)
-		this_cpu_add(vduse_bounced_back, size);
 	while (size) {
 		struct vduse_bounce_page *bp = &domain->bounce[idx++];
 		size_t len = min_t(size_t, PAGE_SIZE - off, size);
@@ -476,20 +467,6 @@ static void vduse_domain_bounce(struct vduse_domain *domain, u64 iova,
 		off = 0;
 	}
 	read_unlock_irqrestore(&domain->bounce_lock, flags);
-}
-
-/**
- * vduse_domain_bounced_back() - bytes this CPU copied out of bounce pages
- *
- * Counts, across every domain, what streaming unmaps and syncs for the
- * CPU copied back to the driver's memory on this CPU.  The difference of
- * two readings with interrupts off in between is what ran in between.
- *
- * Return: the count, which wraps.
- */
-unsigned long vduse_domain_bounced_back(void)
-{
-	return this_cpu_read(vduse_bounced_back);
 }
 
 /**

@@ -117,9 +117,9 @@ static ssize_t irq_cb_affinity_show(struct device *d,
 					   affinity_attr);
 	ssize_t ret;
 
-	spin_lock_irq(&vq->irq_lock);
+	spin_lock_bh(&vq->irq_lock);
 	ret = sysfs_emit(buf, "%*pb\n", cpumask_pr_args(vq->irq_affinity));
-	spin_unlock_irq(&vq->irq_lock);
+	spin_unlock_bh(&vq->irq_lock);
 
 	return ret;
 }

@@ -39,8 +39,9 @@
  *    ``vduse_dev.msg_lock`` (msg.c: the request lists, broken),
  *    ``vduse_dev.config_lock`` (configuration space bytes, config callback),
  *    ``vduse_vq.kick_lock`` (kick eventfd, latched and held kicks),
- *    ``vduse_vq.irq_lock`` (the driver's callback; taken with IRQs off;
- *    the callback's DMA unmaps take the bounce domain's lock inside it),
+ *    ``vduse_vq.irq_lock`` (the driver's callback; taken with softirqs
+ *    off, never in interrupt context; held while the callback runs, whose
+ *    DMA unmaps take the bounce domain's lock inside it),
  *    and the bounce domain's own lock (iova_domain.c).
  *
  * The control virtqueue watchdog (cvq.c, a work item) takes
@@ -107,29 +108,15 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
  *	wakeup (vhost-vdpa's kick eventfd), where signalling one is refused
  * @stat_kicks: driver kicks signalled on @kickfd, under @kick_lock
  * @stat_kicks_held: driver kicks remembered in @kicked instead
- * @irq_lock: protects @cb, @cb_enabled, @irq_affinity and the @irq_*
- *	figures below; taken with interrupts off
+ * @irq_lock: protects @cb, @cb_enabled, @irq_affinity and the counters
+ *	below; taken in process context with softirqs off, never with
+ *	interrupts off, and held while the driver's callback runs
  * @cb: the driver's used-buffer callback
  * @cb_enabled: the queue is ready, so @cb may run: virtio_vdpa disables
  *	a queue before it frees what @cb points to, sometimes without a
  *	reset (a probe that fails after DRIVER_OK)
  * @irq_affinity: the CPUs @cb runs on (set_vq_affinity, or sysfs
  *	vqN/irq_cb_affinity); all possible CPUs by default
- * @irq_cost: bytes the callback copied out of bounce pages per run
- *	where injected, a moving average: past VDUSE_IRQ_REMOTE_COST, and
- *	with the injecting thread saturated, it runs on another CPU
- * @irq_probe: remote runs left before the next is measured where
- *	injected
- * @irq_remote_ns: time remote runs of @cb took, in all
- * @irq_win_pid: the thread whose load is measured: the last to inject
- * @irq_win_start: local_clock() when its current window began
- * @irq_win_ran: its runtime plus @irq_remote_ns then
- * @irq_saturated: in the last window, that thread and the remote runs it
- *	handed off took at least VDUSE_IRQ_SATURATED percent of the time
- * @irq_other: the CPU of @irq_affinity remote runs go to when
- *	injected on @irq_other_for
- * @irq_other_for: the injecting CPU @irq_other was chosen for; nr_cpu_ids
- *	when none was, or @irq_affinity changed since
  * @irq_work: runs @cb on another CPU of @irq_affinity
  * @stat_irqs: VDUSE_VQ_INJECT_IRQ calls while the driver ran, under
  *	@irq_lock as the two below
@@ -163,19 +150,10 @@ struct vduse_vq {
 	u64 stat_kicks;
 	u64 stat_kicks_held;
 
-	spinlock_t irq_lock; /* @cb .. @irq_other_for */
+	spinlock_t irq_lock; /* @cb .. @stat_cb_remote; softirqs off */
 	struct vdpa_callback cb;
 	bool cb_enabled;
 	cpumask_var_t irq_affinity;
-	unsigned int irq_cost;
-	unsigned int irq_probe;
-	u64 irq_remote_ns;
-	pid_t irq_win_pid;
-	u64 irq_win_start;
-	u64 irq_win_ran;
-	bool irq_saturated;
-	unsigned int irq_other;
-	unsigned int irq_other_for;
 	struct work_struct irq_work;
 	u64 stat_irqs;
 	u64 stat_cb_local;
@@ -424,6 +402,7 @@ void vduse_vqs_drop_kickfds(struct vduse_dev *vdev);
 void vduse_vqs_hold_kicks(struct vduse_dev *vdev, bool hold);
 void vduse_vqs_reset(struct vduse_dev *vdev);
 void vduse_vq_enable_cb(struct vduse_vq *vq, bool enable);
+void vduse_vq_set_cb(struct vduse_vq *vq, const struct vdpa_callback *cb);
 void vduse_vq_signal(struct vduse_dev *vdev, struct vduse_vq *vq);
 int vduse_vq_set_affinity(struct vduse_vq *vq, const struct cpumask *mask);
 void vduse_vq_stats_get(struct vduse_vq *vq, u64 st[VDUSE_VQ_STATS]);
