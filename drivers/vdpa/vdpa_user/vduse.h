@@ -111,7 +111,8 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
  * @irq_lock: protects @cb, @cb_enabled, @irq_affinity and the counters
  *	below; taken in process context with softirqs off, never with
  *	interrupts off, and held while the driver's callback runs
- * @cb: the driver's used-buffer callback
+ * @cb: the driver's used-buffer callback, and its eventfd (vhost-vdpa's
+ *	irqfd) if it gave one
  * @cb_enabled: the queue is ready, so @cb may run: virtio_vdpa disables
  *	a queue before it frees what @cb points to, sometimes without a
  *	reset (a probe that fails after DRIVER_OK)
@@ -122,6 +123,7 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
  *	@irq_lock as the two below
  * @stat_cb_local: @cb runs on the injecting CPU
  * @stat_cb_remote: @cb runs in @irq_work
+ * @stat_irqfd: signals of the eventfd in @cb instead of a run
  * @affinity_attr: sysfs vqN/irq_cb_affinity
  * @stats_attr: sysfs vqN/stats
  * @attrs: the attributes of vqN, NULL-terminated
@@ -150,7 +152,7 @@ struct vduse_vq {
 	u64 stat_kicks;
 	u64 stat_kicks_held;
 
-	spinlock_t irq_lock; /* @cb .. @stat_cb_remote; softirqs off */
+	spinlock_t irq_lock; /* @cb .. @stat_irqfd; softirqs off */
 	struct vdpa_callback cb;
 	bool cb_enabled;
 	cpumask_var_t irq_affinity;
@@ -158,6 +160,7 @@ struct vduse_vq {
 	u64 stat_irqs;
 	u64 stat_cb_local;
 	u64 stat_cb_remote;
+	u64 stat_irqfd;
 
 	struct device_attribute affinity_attr;
 	struct device_attribute stats_attr;
@@ -203,6 +206,7 @@ enum vduse_vq_stat {
 	VDUSE_VQ_STAT_IRQS,		/* injected while the driver ran */
 	VDUSE_VQ_STAT_CB_LOCAL,		/* callbacks run on the injecting CPU */
 	VDUSE_VQ_STAT_CB_REMOTE,	/* callbacks run on another CPU */
+	VDUSE_VQ_STAT_IRQFD,		/* driver eventfd signalled instead */
 	VDUSE_VQ_STATS
 };
 

@@ -389,15 +389,26 @@ long vduse_vq_inject_irq(struct vduse_dev *vdev, void __user *argp)
  * place, any other hands it to one CPU of it.  What this trades: a
  * daemon thread outside the mask pays a wakeup per batch, however cheap
  * the callback; pinning it inside, or widening the mask, saves that.
+ * An eventfd given instead of a callback (vhost-vdpa's irqfd) is
+ * signalled in place: its wakeup goes to wherever the waiter is, and a
+ * hop first would be a second wakeup for the same interrupt.
  */
 
-/* Run the driver's callback, under irq_lock; returns whether it ran. */
+/*
+ * Tell the driver, under irq_lock: its eventfd (vhost-vdpa's irqfd)
+ * when it gave one, else its callback.  Returns whether the callback ran.
+ */
 static bool vduse_vq_notify(struct vduse_vq *vq)
 {
 	lockdep_assert_held(&vq->irq_lock);
 
 	if (!vq->cb_enabled)
 		return false;
+	if (vq->cb.trigger) {
+		eventfd_signal(vq->cb.trigger);
+		vq->stat_irqfd++;
+		return false;
+	}
 	if (!vq->cb.callback)
 		return false;
 	vq->cb.callback(vq->cb.private);
@@ -449,7 +460,8 @@ static unsigned int vduse_vq_irq_cpu(struct vduse_vq *vq, unsigned int cpu)
  * @vdev: the device
  * @vq: one of its virtqueues
  *
- * Runs the driver's callback here when this CPU is in the queue's
+ * Signals the driver's eventfd when it gave one (vhost-vdpa), from here.
+ * Otherwise runs its callback here when this CPU is in the queue's
  * affinity, else queues it on a CPU that is and returns without waiting;
  * injections while that work is pending are covered by its one run.  The
  * callback runs with softirqs off and interrupts on, for as long as the
@@ -466,7 +478,7 @@ void vduse_vq_signal(struct vduse_dev *vdev, struct vduse_vq *vq)
 	spin_lock_bh(&vq->irq_lock);
 	cpu = smp_processor_id();
 	target = cpu;
-	if (!cpumask_test_cpu(cpu, vq->irq_affinity))
+	if (!vq->cb.trigger && !cpumask_test_cpu(cpu, vq->irq_affinity))
 		target = vduse_vq_irq_cpu(vq, cpu);
 	if (target == nr_cpu_ids)
 		target = cpu;
@@ -486,6 +498,7 @@ const char * const vduse_vq_stat_names[VDUSE_VQ_STATS] = {
 	[VDUSE_VQ_STAT_IRQS] = "irqs_injected",
 	[VDUSE_VQ_STAT_CB_LOCAL] = "callbacks_local",
 	[VDUSE_VQ_STAT_CB_REMOTE] = "callbacks_remote",
+	[VDUSE_VQ_STAT_IRQFD] = "irqfd_signals",
 };
 
 /**
@@ -508,6 +521,7 @@ void vduse_vq_stats_get(struct vduse_vq *vq, u64 st[VDUSE_VQ_STATS])
 	st[VDUSE_VQ_STAT_IRQS] = vq->stat_irqs;
 	st[VDUSE_VQ_STAT_CB_LOCAL] = vq->stat_cb_local;
 	st[VDUSE_VQ_STAT_CB_REMOTE] = vq->stat_cb_remote;
+	st[VDUSE_VQ_STAT_IRQFD] = vq->stat_irqfd;
 	spin_unlock_bh(&vq->irq_lock);
 }
 
@@ -549,10 +563,12 @@ void vduse_vq_enable_cb(struct vduse_vq *vq, bool enable)
 /**
  * vduse_vq_set_cb() - the driver's used-buffer callback, or none
  * @vq: the virtqueue
- * @cb: the callback; NULL for none
+ * @cb: the callback and its eventfd (vdpa_callback.trigger); NULL for none
  *
- * Once this returns, the old callback does not run again.  Process
- * context.
+ * The eventfd stays the caller's (6.12 exports no way to take a
+ * reference of our own): vhost-vdpa holds it while it is set, dropping
+ * it only just before it sets another.  Once this returns, neither the
+ * old callback nor the old eventfd is used again.  Process context.
  */
 void vduse_vq_set_cb(struct vduse_vq *vq, const struct vdpa_callback *cb)
 {
