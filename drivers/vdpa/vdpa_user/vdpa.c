@@ -1306,7 +1306,7 @@ long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
  * range's, a misaligned address or, deregistering, arguments that are not
  * what was registered; -ENODEV before the first attachment; -EEXIST
  * when memory is registered already; -ENOMEM past RLIMIT_MEMLOCK or out
- * of memory.
+ * of memory; -EINTR when killed meanwhile.
  */
 long vduse_vdpa_umem(struct vduse_dev *vdev, void __user *argp, bool reg)
 {

@@ -25,24 +25,41 @@
  * DOC: Locking
  *
  * Lock order, outermost first.  A lock may only be taken while holding
- * locks that appear above it:
+ * locks that appear above it.  Each says what it protects and the
+ * context it is taken in:
  *
  * 1. ``vdpa_dev_lock`` (vdpa core; held around mgmtdev dev_add/dev_del)
  * 2. ``vdpa_device.cf_lock`` (vdpa core; held for write around set_status
  *    and reset, so every wait for the daemon under it is bounded)
- * 3. ``vduse_devs_lock`` (dev.c): the device table, minor numbers and
- *    name lookups
- * 4. ``vduse_dev.lock``: one device's daemon, attachment, status and
- *    virtqueue setup; never held while waiting for the daemon
- *    ``vduse_vdpa.iotlb_lock``: the vhost-vdpa IOTLBs, inside it
- * 5. spinlocks, never nested in one another:
- *    ``vduse_dev.msg_lock`` (msg.c: the request lists, broken),
- *    ``vduse_dev.config_lock`` (configuration space bytes, config callback),
- *    ``vduse_vq.kick_lock`` (kick eventfd, latched and held kicks),
- *    ``vduse_vq.irq_lock`` (the driver's callback; taken with softirqs
- *    off, never in interrupt context; held while the callback runs, whose
- *    DMA unmaps take the bounce domain's lock inside it),
- *    and the bounce domain's own lock (iova_domain.c).
+ * 3. ``vduse_devs_lock`` (dev.c, mutex): the device table, minor numbers
+ *    and name lookups
+ * 4. ``vduse_dev.lock`` (mutex): one device's daemon, attachment, status
+ *    and virtqueue setup; never held while waiting for the daemon.
+ *    Held across umem (un)registration, which sleeps between batches.
+ *    ``vduse_vdpa.iotlb_lock`` (mutex): the vhost-vdpa IOTLBs, inside it
+ * 5. spinlocks, never nested in one another except as said:
+ *
+ *    - ``vduse_dev.msg_lock`` (msg.c): the request lists and broken;
+ *      process context, interrupts on.
+ *    - ``vduse_dev.config_lock``: the configuration space bytes and the
+ *      config callback; interrupts off, since drivers read the
+ *      configuration with interrupts off.  Held for one copy of at most
+ *      config_size bytes or one run of the config callback
+ *      (virtio_vdpa's queues work; vhost-vdpa's signals an eventfd).
+ *    - ``vduse_vq.kick_lock``: the kick eventfd, latched and held kicks;
+ *      interrupts off, since drivers kick under their own irqsave locks.
+ *      Held for one eventfd signal.
+ *    - ``vduse_vq.irq_lock``: the driver's callback and where it runs;
+ *      process context (the daemon's ioctl, a work item), softirqs off,
+ *      interrupts on.  Held while the callback runs, as long as the
+ *      driver's batch; the callback's DMA unmaps take the bounce
+ *      domain's locks inside it.
+ *    - the bounce domain's ``lock`` (process context) and, inside it,
+ *      ``bounce_lock`` (a rwlock): readers, the bounce copies, run in
+ *      any context with interrupts as they find them and hold it for at
+ *      most 16 pages; the writer, umem (un)registration, turns
+ *      interrupts off and holds it for 16 pages at a time
+ *      (iova_domain.c).
  *
  * The control virtqueue watchdog (cvq.c, a work item) takes
  * ``vduse_dev.lock``, then the bounce domain's lock inside it, then
@@ -53,7 +70,8 @@
  * vdpa core holds it.  Once a request times out the device is broken: no
  * later request waits.
  *
- * Nothing here sleeps on userspace while holding a spinlock.
+ * Nothing here sleeps on userspace while holding a spinlock, and no
+ * window with interrupts off is longer than one of those above.
  */
 
 /*
