@@ -33,7 +33,7 @@
  * range's, a misaligned address or, deregistering, arguments that are not
  * what was registered; -ENODEV before the first attachment; -EEXIST
  * when memory is registered already; -ENOMEM past RLIMIT_MEMLOCK or out
- * of memory.
+ * of memory; -EINTR when killed meanwhile.
  */
 long vduse_umem_ioctl(struct vduse_dev *vdev, void __user *argp, bool reg)
 {

@@ -86,11 +86,7 @@ static void vduse_vdpa_kick_vq(struct vdpa_device *vdpa, u16 idx)
 static void vduse_vdpa_set_vq_cb(struct vdpa_device *vdpa, u16 idx,
 				 struct vdpa_callback *cb)
 {
-	struct vduse_vq *vq = vduse_vdpa_vq(vdpa, idx);
-
-	spin_lock_irq(&vq->irq_lock);
-	vq->cb = *cb;
-	spin_unlock_irq(&vq->irq_lock);
+	vduse_vq_set_cb(vduse_vdpa_vq(vdpa, idx), cb);
 }
 
 /*
@@ -450,13 +446,8 @@ static void vduse_vdpa_drop_driver_cbs(struct vduse_dev *vdev)
 
 	vduse_vdpa_drop_config_cb(vdev);
 	for (i = 0; i < vdev->vq_num; i++) {
-		struct vduse_vq *vq = &vdev->vqs[i];
-
-		spin_lock_irq(&vq->irq_lock);
-		vq->cb.callback = NULL;
-		vq->cb.private = NULL;
-		vq->cb_enabled = false;
-		spin_unlock_irq(&vq->irq_lock);
+		vduse_vq_enable_cb(&vdev->vqs[i], false);
+		vduse_vq_set_cb(&vdev->vqs[i], NULL);
 	}
 }
 
