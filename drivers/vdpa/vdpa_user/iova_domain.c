@@ -63,6 +63,7 @@
 #include <linux/highmem.h>
 #include <linux/iova.h>
 #include <linux/mm.h>
+#include <linux/percpu.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -131,6 +132,7 @@ struct vduse_umem {
  * @umem: daemon memory behind the bounce range, or NULL; changed under
  *	the owner's lock (vduse_dev.lock) and @bounce_lock.  While set, the
  *	file maps nothing in the bounce range (a fault there is SIGBUS)
+ * @stats: per-CPU counters, summed by vduse_domain_stats_get()
  */
 struct vduse_domain {
 	struct iova_domain stream;
@@ -144,6 +146,7 @@ struct vduse_domain {
 	struct file *file;
 	rwlock_t bounce_lock; /* @bounce[].page */
 	struct vduse_umem *umem;
+	struct vduse_domain_stats __percpu *stats;
 };
 
 /*
@@ -278,6 +281,7 @@ static int vduse_domain_release(struct inode *inode, struct file *file)
 		if (domain->bounce[i].page)
 			__free_page(domain->bounce[i].page);
 	vfree(domain->bounce);
+	free_percpu(domain->stats);
 	kfree(domain);
 	iova_cache_put();
 
@@ -315,10 +319,14 @@ struct vduse_domain *vduse_domain_create(u64 bounce_size)
 	spin_lock_init(&domain->lock);
 	rwlock_init(&domain->bounce_lock);
 
+	domain->stats = alloc_percpu(struct vduse_domain_stats);
+	if (!domain->stats)
+		goto out_free_domain;
+
 	/* The pages themselves come on first use. */
 	domain->bounce = vcalloc(domain->nr_bounce, sizeof(*domain->bounce));
 	if (!domain->bounce)
-		goto out_free_domain;
+		goto out_free_stats;
 
 	domain->coherent_map = vhost_iotlb_alloc(VDUSE_DOMAIN_COHERENT_MAX, 0);
 	if (!domain->coherent_map)
@@ -353,6 +361,8 @@ out_free_iotlb:
 	vhost_iotlb_free(domain->coherent_map);
 out_free_pages:
 	vfree(domain->bounce);
+out_free_stats:
+	free_percpu(domain->stats);
 out_free_domain:
 	kfree(domain);
 out_put_cache:
@@ -392,6 +402,30 @@ void vduse_domain_destroy(struct vduse_domain *domain)
 u64 vduse_domain_bounce_size(struct vduse_domain *domain)
 {
 	return domain->bounce_size;
+}
+
+/**
+ * vduse_domain_stats_get() - what a domain has done so far
+ * @domain: the domain
+ * @st: filled with the sums over all CPUs
+ *
+ * Each CPU's counters are read without a lock: a figure may miss the
+ * copies in flight, never goes back.  Any context.
+ */
+void vduse_domain_stats_get(struct vduse_domain *domain,
+			    struct vduse_domain_stats *st)
+{
+	int cpu;
+
+	memset(st, 0, sizeof(*st));
+	for_each_possible_cpu(cpu) {
+		const struct vduse_domain_stats *c =
+			per_cpu_ptr(domain->stats, cpu);
+
+		st->maps += READ_ONCE(c->maps);
+		st->bytes_to_device += READ_ONCE(c->bytes_to_device);
+		st->bytes_from_device += READ_ONCE(c->bytes_from_device);
+	}
 }
 
 /**
@@ -441,6 +475,11 @@ static void vduse_domain_bounce(struct vduse_domain *domain, u64 iova,
 	size_t off = offset_in_page(iova);
 	unsigned long idx = iova >> PAGE_SHIFT;
 	unsigned int done = 0;
+
+	if (op == VDUSE_BOUNCE_OUT)
+		this_cpu_add(domain->stats->bytes_from_device, size);
+	else if (op != VDUSE_BOUNCE_MAP_ZERO)
+		this_cpu_add(domain->stats->bytes_to_device, size);
 
 	read_lock(&domain->bounce_lock);
 	while (size) {
@@ -526,6 +565,7 @@ dma_addr_t vduse_domain_map_page(struct vduse_domain *domain,
 	for (i = 0; i < npages; i++)
 		domain->bounce[pfn + i].orig = (phys & PAGE_MASK) +
 					       i * PAGE_SIZE;
+	this_cpu_inc(domain->stats->maps);
 
 	iova = ((u64)pfn << PAGE_SHIFT) + off;
 	vduse_domain_bounce(domain, iova, size,

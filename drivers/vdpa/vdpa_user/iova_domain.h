@@ -19,6 +19,18 @@ struct vduse_umem;
 /* Coherent allocations live above the bounce range, up to this IOVA. */
 #define VDUSE_DOMAIN_IOVA_LIMIT	((1ULL << 36) - 1)
 
+/**
+ * struct vduse_domain_stats - what a domain did since it was created
+ * @maps: streaming mappings made (each bounced through the range)
+ * @bytes_to_device: bytes copied into bounce pages for the device
+ * @bytes_from_device: bytes copied back out of them
+ */
+struct vduse_domain_stats {
+	u64 maps;
+	u64 bytes_to_device;
+	u64 bytes_from_device;
+};
+
 struct vduse_domain *vduse_domain_create(u64 bounce_size);
 void vduse_domain_destroy(struct vduse_domain *domain);
 u64 vduse_domain_bounce_size(struct vduse_domain *domain);
@@ -57,5 +69,7 @@ struct vduse_umem *vduse_domain_drop_umem(struct vduse_domain *domain);
 int vduse_domain_iova_info(struct vduse_domain *domain, u64 iova,
 			   u64 iova_last, u64 *start, u64 *last, bool *umem);
 struct file *vduse_domain_file(struct vduse_domain *domain);
+void vduse_domain_stats_get(struct vduse_domain *domain,
+			    struct vduse_domain_stats *st);
 
 #endif /* _VDUSE_IOVA_DOMAIN_H */

@@ -17,6 +17,7 @@
 #include <linux/string.h>
 #include <linux/sysfs.h>
 
+#include "iova_domain.h"
 #include "vduse.h"
 
 static struct vduse_dev *to_vduse_dev(struct device *d)
@@ -184,6 +185,30 @@ VDUSE_MSG_STAT_ATTR(failed, st.failed);
 VDUSE_MSG_STAT_ATTR(timed_out, st.timed_out);
 VDUSE_MSG_STAT_ATTR(wait_max_us, div_u64(st.wait_max_ns, NSEC_PER_USEC));
 
+/*
+ * stats/bounce_*: the bounce domain's counters.  Zero before the first
+ * attachment; they start again when a new bounce_size replaces the
+ * domain.  The domain stays while vdev->lock is held.
+ */
+#define VDUSE_DOMAIN_STAT_ATTR(_name, _field)				\
+static ssize_t _name##_show(struct device *d,				\
+			    struct device_attribute *attr, char *buf)	\
+{									\
+	struct vduse_dev *vdev = to_vduse_dev(d);			\
+	struct vduse_domain_stats st = { 0 };				\
+									\
+	mutex_lock(&vdev->lock);					\
+	if (vdev->domain)						\
+		vduse_domain_stats_get(vdev->domain, &st);		\
+	mutex_unlock(&vdev->lock);					\
+	return sysfs_emit(buf, "%llu\n", st._field);			\
+}									\
+static DEVICE_ATTR_RO(_name)
+
+VDUSE_DOMAIN_STAT_ATTR(bounce_maps, maps);
+VDUSE_DOMAIN_STAT_ATTR(bounce_to_device_bytes, bytes_to_device);
+VDUSE_DOMAIN_STAT_ATTR(bounce_from_device_bytes, bytes_from_device);
+
 static struct attribute *vduse_stats_attrs[] = {
 	&dev_attr_sent_get_vq_state.attr,
 	&dev_attr_sent_set_status.attr,
@@ -195,6 +220,9 @@ static struct attribute *vduse_stats_attrs[] = {
 	&dev_attr_failed.attr,
 	&dev_attr_timed_out.attr,
 	&dev_attr_wait_max_us.attr,
+	&dev_attr_bounce_maps.attr,
+	&dev_attr_bounce_to_device_bytes.attr,
+	&dev_attr_bounce_from_device_bytes.attr,
 	NULL
 };
 

@@ -134,22 +134,28 @@ static int blockdev(char *path, size_t size)
  * one request per read, one injection per pass of the daemon that
  * completed something, and a callback for each injection (or fewer,
  * when injections come while a remote run is pending).  Nothing is held
- * while the device runs.  The message counters saw the status handshake
- * and no failure.
+ * while the device runs.  The bounce counters saw each read's buffers.
+ * The message counters saw the status handshake and no failure.
  */
 TEST_F(observe, queue_and_message_counters_after_known_io)
 {
 	struct vq_stats a, b;
 	unsigned int served, injects;
+	long long maps, to_dev, from_dev;
 	char path[64];
 
 	ASSERT_EQ(0, vq_stats(0, &a));
 	EXPECT_EQ(0, a.kicks + a.held + a.irqs + a.local + a.remote);
 	EXPECT_EQ(-1, vq_stats(1, &a));
+	/* No domain before the first attachment. */
+	EXPECT_EQ(0, msg_stat("bounce_maps"));
 
 	ASSERT_EQ(0, attach(self));
 	ASSERT_EQ(0, blockdev(path, sizeof(path)));
 	ASSERT_EQ(0, vq_stats(0, &a));
+	maps = msg_stat("bounce_maps");
+	to_dev = msg_stat("bounce_to_device_bytes");
+	from_dev = msg_stat("bounce_from_device_bytes");
 	served = __atomic_load_n(&self->srv.served, __ATOMIC_ACQUIRE);
 	injects = __atomic_load_n(&self->srv.injects, __ATOMIC_ACQUIRE);
 
@@ -165,6 +171,15 @@ TEST_F(observe, queue_and_message_counters_after_known_io)
 	EXPECT_EQ(injects, b.irqs - a.irqs);
 	EXPECT_LE(1, (b.local - a.local) + (b.remote - a.remote));
 	EXPECT_GE(b.irqs - a.irqs, (b.local - a.local) + (b.remote - a.remote));
+	/*
+	 * Each read maps its header (out), its 4 KiB of data and its status
+	 * byte (both in): at least 3 mappings, the header's 16 bytes copied
+	 * to the device and 4097 bytes copied back.
+	 */
+	EXPECT_LE(3 * READS, msg_stat("bounce_maps") - maps);
+	EXPECT_LE(16 * READS, msg_stat("bounce_to_device_bytes") - to_dev);
+	EXPECT_LE(4097 * READS,
+		  msg_stat("bounce_from_device_bytes") - from_dev);
 
 	/* ACKNOWLEDGE, DRIVER, FEATURES_OK, DRIVER_OK at least. */
 	EXPECT_LE(4, msg_stat("sent_set_status"));
