@@ -96,6 +96,8 @@ static void vduse_vdpa_kick_vq(struct vdpa_device *vdpa, u16 idx)
 	vduse_vq_kick(vduse_vdpa_vq(vdpa, idx));
 	if (unlikely(idx == READ_ONCE(vdpa_to_vdev(vdpa)->cvq_index)))
 		vduse_cvq_kicked(vdpa_to_vduse(vdpa));
+	if (unlikely(vdpa_to_vdev(vdpa)->device_id == VIRTIO_ID_FS))
+		vduse_fsq_kicked(vdpa_to_vduse(vdpa));
 }
 
 static void vduse_vdpa_set_vq_cb(struct vdpa_device *vdpa, u16 idx,
@@ -524,6 +526,7 @@ static int vduse_vdpa_reset(struct vdpa_device *vdpa)
 	/* Whatever the daemon said, the kernel side starts over. */
 	WRITE_ONCE(vdpa_to_vduse(vdpa)->bounce_used, false);
 	vduse_cvq_stop(vdpa_to_vduse(vdpa));
+	vduse_fsq_stop(vdpa_to_vduse(vdpa));
 	vduse_dev_reset_state(vdev);
 
 	return ret ? -EIO : 0;
@@ -1007,6 +1010,7 @@ static int vduse_vdpa_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 	/* From here on the vdpa device's release puts vdev. */
 	vv->vdev = vdev;
 	vduse_cvq_init(vv);
+	vduse_fsq_init(vv);
 
 	ret = vduse_vdpa_iotlbs_alloc(vv, vdev->nas);
 	if (ret)
@@ -1074,6 +1078,7 @@ static void vduse_vdpa_dev_del(struct vdpa_mgmt_dev *mdev,
 	vdev->vdpa = NULL;
 	vdev->attached = false;
 	mutex_unlock(&vdev->lock);
+	vduse_fsq_stop(vdpa_to_vduse(vdpa));
 	vduse_dev_reset_state(vdev);
 	/*
 	 * What vhost-vdpa mapped goes with the attachment: the daemon drops
