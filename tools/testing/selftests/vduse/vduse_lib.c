@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <endian.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -19,6 +20,7 @@
 #include <sys/mman.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_fs.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
@@ -57,6 +59,20 @@ void vduse_test_net_config(struct vduse_test_config *c, const char *name)
 	c->cfg.features |= 1ULL << VIRTIO_NET_F_MAC;
 	c->cfg.config_size = sizeof(*net);
 	memcpy(net->mac, mac, sizeof(mac));
+}
+
+void vduse_test_fs_config(struct vduse_test_config *c, const char *name,
+			  const char *tag, uint32_t nrq)
+{
+	struct virtio_fs_config *fs = (void *)c->cfg.config;
+	size_t len = strlen(tag);
+
+	vduse_test_config_init(c, name);
+	c->cfg.device_id = VIRTIO_ID_FS;
+	c->cfg.vq_num = 1 + nrq;
+	c->cfg.config_size = sizeof(*fs);
+	memcpy(fs->tag, tag, len < sizeof(fs->tag) ? len : sizeof(fs->tag));
+	fs->num_request_queues = htole32(nrq);
 }
 
 int vduse_create(int ctrl_fd, struct vduse_test_config *c)

@@ -46,6 +46,13 @@ void vduse_test_blk_config(struct vduse_test_config *c, const char *name);
 /* The same for virtio-net: two queues, a MAC address. */
 void vduse_test_net_config(struct vduse_test_config *c, const char *name);
 
+/*
+ * virtio-fs: TAG (at most 36 bytes, NUL-padded), NRQ request queues plus
+ * the high-priority queue, no device features.
+ */
+void vduse_test_fs_config(struct vduse_test_config *c, const char *name,
+			  const char *tag, uint32_t nrq);
+
 /* VDUSE_CREATE_DEV / VDUSE_DESTROY_DEV; 0 or -errno. */
 int vduse_create(int ctrl_fd, struct vduse_test_config *c);
 int vduse_destroy(int ctrl_fd, const char *name);
