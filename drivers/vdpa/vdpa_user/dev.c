@@ -114,8 +114,8 @@ static int vduse_dev_release_file(struct inode *inode, struct file *file)
 
 	mutex_lock(&vdev->lock);
 	WRITE_ONCE(vdev->daemon, NULL);
-	/* What a FUSE daemon left in flight is answered for it. */
-	vduse_fsq_daemon_gone(vdev);
+	/* What it left in flight may have nobody else to answer it. */
+	vduse_orphan_daemon_gone(vdev);
 	mutex_unlock(&vdev->lock);
 	put_device(&vdev->dev);
 

@@ -133,7 +133,7 @@ static int vduse_mgmt_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 	/* From here on the vdpa device's release puts vdev. */
 	vv->vdev = vdev;
 	vduse_cvq_init(vv);
-	vduse_fsq_init(vv);
+	vduse_orphan_init(vv);
 
 	ret = vduse_iotlbs_alloc(vv, vdev->nas);
 	if (ret)
@@ -190,6 +190,12 @@ static void vduse_mgmt_dev_del(struct vdpa_mgmt_dev *mdev,
 	 * removal frees what the config callback points to: stop it first.
 	 */
 	vduse_vdpa_drop_config_cb(vdev);
+	/*
+	 * The driver's remove may wait for every request in flight
+	 * (virtio-blk's del_gendisk()): with no daemon, nobody else can
+	 * ever answer them.
+	 */
+	vduse_orphan_removing(vdpa_to_vduse(vdpa));
 
 	/* Keep both alive until vdev no longer points at the vdpa device. */
 	get_device(&vdev->dev);
@@ -201,7 +207,7 @@ static void vduse_mgmt_dev_del(struct vdpa_mgmt_dev *mdev,
 	vdev->vdpa = NULL;
 	vdev->attached = false;
 	mutex_unlock(&vdev->lock);
-	vduse_fsq_stop(vdpa_to_vduse(vdpa));
+	vduse_orphan_stop(vdpa_to_vduse(vdpa));
 	vduse_vdpa_reset_state(vdev);
 	/*
 	 * What vhost-vdpa mapped goes with the attachment: the daemon drops

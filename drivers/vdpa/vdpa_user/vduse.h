@@ -40,6 +40,8 @@
  * - iotlb.c: vhost-vdpa's IOTLBs (dma_map, dma_unmap), VDUSE_IOTLB_GET_FD
  * - umem.c: daemon memory behind the bounce range, VDUSE_IOTLB_GET_INFO
  * - cvq.c: the virtio-net control virtqueue watchdog
+ * - orphan.c: answering the virtio-fs and virtio-blk requests a departed
+ *   daemon left in flight
  * - vq.c: virtqueues: setup, kicks to the daemon, interrupts to the driver
  * - map.c: the dma_map_ops of virtio-vdpa, over the bounce domain
  * - msg.c: requests to the daemon and its answers
@@ -89,7 +91,8 @@
  * The control virtqueue watchdog (cvq.c, a work item) takes
  * ``vduse_dev.lock``, then the bounce domain's lock inside it, then
  * ``msg_lock`` to break the device; it is cancelled with no VDUSE lock held.
- * The virtio-fs reaper (fsq.c) does the same without ``msg_lock``.
+ * The reaper of orphaned requests (orphan.c) does the same without
+ * ``msg_lock``.
  *
  * A request to the daemon (vduse_msg_send()) is sent with no VDUSE lock
  * held, and may wait up to msg_timeout seconds, under cf_lock when the
@@ -389,7 +392,9 @@ enum vduse_run_state {
  *	on belong to @cvq_work
  * @cvq_used: the used index when the daemon last made progress
  * @cvq_deadline: when the daemon must have used a buffer, in jiffies
- * @fsq_work: answers virtio-fs requests while no daemon is there (fsq.c)
+ * @orphan_work: answers the requests no daemon is left to (orphan.c)
+ * @removing: vdpa dev del has begun; written under vduse_dev.lock, read
+ *	with READ_ONCE() by the kick path
  */
 struct vduse_vdpa {
 	struct vdpa_device vdpa;
@@ -403,7 +408,8 @@ struct vduse_vdpa {
 	bool cvq_watching;
 	u16 cvq_used;
 	unsigned long cvq_deadline;
-	struct work_struct fsq_work;
+	struct work_struct orphan_work;
+	bool removing;
 };
 
 static inline struct vduse_vdpa *vdpa_to_vduse(struct vdpa_device *vdpa)
@@ -509,9 +515,10 @@ void vduse_cvq_init(struct vduse_vdpa *vv);
 void vduse_cvq_kicked(struct vduse_vdpa *vv);
 void vduse_cvq_stop(struct vduse_vdpa *vv);
 
-void vduse_fsq_init(struct vduse_vdpa *vv);
-void vduse_fsq_kicked(struct vduse_vdpa *vv);
-void vduse_fsq_daemon_gone(struct vduse_dev *vdev);
-void vduse_fsq_stop(struct vduse_vdpa *vv);
+void vduse_orphan_init(struct vduse_vdpa *vv);
+void vduse_orphan_kicked(struct vduse_vdpa *vv);
+void vduse_orphan_daemon_gone(struct vduse_dev *vdev);
+void vduse_orphan_removing(struct vduse_vdpa *vv);
+void vduse_orphan_stop(struct vduse_vdpa *vv);
 
 #endif /* _VDUSE_VDUSE_H */

@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * VDUSE: vDPA Device in Userspace - requests nobody is left to complete.
+ *
+ * Some drivers wait for every request they put on a queue, without a
+ * timeout, and their remove paths wait, uninterruptibly, until the queues
+ * are empty: virtiofs (its requests, its unmount and its remove) and 6.12's
+ * virtio-blk (del_gendisk() drains the queue; it has no blk-mq timeout
+ * handler).  A daemon that is gone with requests in flight would hold the
+ * processes that sent them and `vdpa dev del` (with the vdpa core's global
+ * lock) forever.  Under virtio-vdpa the rings are the kernel's own memory
+ * in the bounce domain, so the kernel answers in the daemon's place, each
+ * ready queue's outstanding requests [used, avail):
+ *
+ * - virtio-fs, once no daemon has the device open (when the daemon's file
+ *   is released, and on every kick while none has it): a request with a
+ *   device-writable part gets a FUSE reply of its own, a struct
+ *   fuse_out_header with error -ENOTCONN, len its own size, and the unique
+ *   of the request, in its first device-writable descriptor; FORGET
+ *   requests, which have none, are just returned.
+ * - virtio-blk, only once the device is being removed (vdpa dev del has
+ *   begun) and no daemon has it open (then, when the daemon's file is
+ *   released, and on kicks): VIRTIO_BLK_S_IOERR in the last byte of the
+ *   last device-writable descriptor, used length 1.  Before removal a
+ *   daemon that opens the node again (qemu-storage-daemon reconnecting)
+ *   resumes the requests from the rings; answering them here would
+ *   complete them twice.
+ *
+ * The requests are taken in the order the driver made them available:
+ * exact for a daemon that used them in order, each queue by one thread.
+ * A daemon that used them out of order may leave an entry the virtio
+ * core does not own; the core then marks the queue broken, and what is
+ * left on it waits as it did without this.
+ *
+ * The rings are read and written through copies (vduse_domain_rw()), as
+ * the control virtqueue watchdog (cvq.c) does: one run walks at most the
+ * queue size in descriptors per queue, and yields the CPU between chains.
+ * Under vhost-vdpa the rings are not the domain's coherent allocations,
+ * and nothing is done: the VMM's guest owns those requests.
+ *
+ * Locking: the work item takes vduse_dev.lock and the domain's spinlock
+ * inside it (vduse_domain_rw()), and runs the driver's callbacks with
+ * neither held.  vduse_vdpa.removing is written under vduse_dev.lock.
+ */
+
+#include <linux/bitmap.h>
+#include <linux/fuse.h>
+#include <linux/sched.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_byteorder.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_ring.h>
+#include <linux/workqueue.h>
+
+#include "iova_domain.h"
+#include "vduse.h"
+
+/* The queue after hiprio carries notifications when this is negotiated. */
+#define VDUSE_FS_F_NOTIFICATION	0
+
+static u16 vduse_orphan16(__virtio16 val)
+{
+	/* VIRTIO_F_VERSION_1 is required: rings are little endian. */
+	return __virtio16_to_cpu(true, val);
+}
+
+/* What the walk of one chain learnt, for the answer. */
+struct vduse_orphan_chain {
+	struct vduse_domain *domain;
+	bool have_in;		/* fs: @unique read from the request */
+	u64 unique;
+	bool have_status;	/* blk: @status_addr is set */
+	u64 status_addr;
+};
+
+/*
+ * How a device type answers a chain.  @desc sees each descriptor in chain
+ * order: a negative return ends the walk unanswered (used length 0), a
+ * positive one ends it answered with that used length, 0 goes on.  @end
+ * runs after the last descriptor and returns the used length.
+ */
+struct vduse_orphan_ops {
+	int (*desc)(struct vduse_orphan_chain *c, u16 flags, u64 addr,
+		    u32 len);
+	u32 (*end)(struct vduse_orphan_chain *c);
+};
+
+static int vduse_orphan_fs_desc(struct vduse_orphan_chain *c, u16 flags,
+				u64 addr, u32 len)
+{
+	struct fuse_out_header out = {
+		.len = sizeof(out),
+		.error = -ENOTCONN,
+	};
+
+	if (flags & VRING_DESC_F_WRITE) {
+		if (len < sizeof(out))
+			return -1;
+		out.unique = c->unique;
+		if (vduse_domain_rw(c->domain, addr, &out, sizeof(out), true))
+			return -1;
+		return sizeof(out);
+	}
+	if (!c->have_in && len >= sizeof(struct fuse_in_header)) {
+		struct fuse_in_header in;
+
+		c->have_in = true;
+		if (!vduse_domain_rw(c->domain, addr, &in, sizeof(in), false))
+			c->unique = in.unique;
+	}
+	return 0;
+}
+
+static u32 vduse_orphan_fs_end(struct vduse_orphan_chain *c)
+{
+	return 0;
+}
+
+static const struct vduse_orphan_ops vduse_orphan_fs_ops = {
+	.desc	= vduse_orphan_fs_desc,
+	.end	= vduse_orphan_fs_end,
+};
+
+static int vduse_orphan_blk_desc(struct vduse_orphan_chain *c, u16 flags,
+				 u64 addr, u32 len)
+{
+	/* The status is the last byte the device writes. */
+	if ((flags & VRING_DESC_F_WRITE) && len) {
+		c->have_status = true;
+		c->status_addr = addr + len - 1;
+	}
+	return 0;
+}
+
+static u32 vduse_orphan_blk_end(struct vduse_orphan_chain *c)
+{
+	u8 status = VIRTIO_BLK_S_IOERR;
+
+	if (!c->have_status ||
+	    vduse_domain_rw(c->domain, c->status_addr, &status,
+			    sizeof(status), true))
+		return 0;
+	return sizeof(status);
+}
+
+static const struct vduse_orphan_ops vduse_orphan_blk_ops = {
+	.desc	= vduse_orphan_blk_desc,
+	.end	= vduse_orphan_blk_end,
+};
+
+/*
+ * Answer the chain at @head as @ops says.  Returns the used length, 0
+ * when the chain cannot be answered or walked.  Each descriptor read
+ * takes one of @budget.
+ */
+static u32 vduse_orphan_fail_chain(struct vduse_domain *domain,
+				   const struct vduse_vq *vq,
+				   const struct vduse_orphan_ops *ops,
+				   u16 head, u32 *budget)
+{
+	struct vduse_orphan_chain c = { .domain = domain };
+	u64 table = vq->desc_addr;
+	u32 size = vq->num;
+	bool indirect = false;
+	struct vring_desc d;
+	u32 i = head;
+	u32 n;
+
+	/* A chain is never longer than the queue; one more for INDIRECT. */
+	for (n = 0; n <= vq->num; n++) {
+		u16 flags;
+		u32 len;
+		u64 addr;
+		int ret;
+
+		if (!*budget || i >= size)
+			return 0;
+		(*budget)--;
+		if (vduse_domain_rw(domain, table + (u64)i * sizeof(d), &d,
+				    sizeof(d), false))
+			return 0;
+
+		flags = vduse_orphan16(d.flags);
+		addr = __virtio64_to_cpu(true, d.addr);
+		len = __virtio32_to_cpu(true, d.len);
+		if (flags & VRING_DESC_F_INDIRECT) {
+			if (indirect)
+				return 0;
+			indirect = true;
+			table = addr;
+			size = len / sizeof(d);
+			i = 0;
+			continue;
+		}
+		ret = ops->desc(&c, flags, addr, len);
+		if (ret)
+			return ret < 0 ? 0 : ret;
+		if (!(flags & VRING_DESC_F_NEXT))
+			return ops->end(&c);
+		i = vduse_orphan16(d.next);
+	}
+
+	return 0;
+}
+
+/* Complete [used, avail) of @vq; false if its rings are not the kernel's. */
+static bool vduse_orphan_fail_all(struct vduse_domain *domain,
+				  const struct vduse_vq *vq,
+				  const struct vduse_orphan_ops *ops)
+{
+	u64 ring = vq->device_addr + offsetof(struct vring_used, ring);
+	u32 budget = vq->num;
+	u16 used, avail, n, i;
+	__virtio16 u, a;
+
+	if (!vduse_domain_is_coherent(domain, vq->desc_addr) ||
+	    !vduse_domain_is_coherent(domain, vq->driver_addr) ||
+	    !vduse_domain_is_coherent(domain, vq->device_addr))
+		return false;
+	if (vduse_domain_rw(domain, vq->device_addr +
+			    offsetof(struct vring_used, idx), &u, sizeof(u),
+			    false) ||
+	    vduse_domain_rw(domain, vq->driver_addr +
+			    offsetof(struct vring_avail, idx), &a, sizeof(a),
+			    false))
+		return false;
+	/* The ring entries after the indexes that cover them. */
+	smp_rmb();
+	used = vduse_orphan16(u);
+	avail = vduse_orphan16(a);
+	n = min_t(u16, avail - used, vq->num);
+	if (!n)
+		return false;
+
+	for (i = 0; i < n; i++) {
+		u16 slot = (u16)(used + i) % vq->num;
+		struct vring_used_elem elem;
+		__virtio16 head;
+		u32 len;
+
+		if (vduse_domain_rw(domain, vq->driver_addr +
+				    offsetof(struct vring_avail, ring) +
+				    slot * sizeof(head), &head, sizeof(head),
+				    false))
+			return false;
+		len = vduse_orphan_fail_chain(domain, vq, ops,
+					      vduse_orphan16(head), &budget);
+
+		elem.id = __cpu_to_virtio32(true, vduse_orphan16(head));
+		elem.len = __cpu_to_virtio32(true, len);
+		if (vduse_domain_rw(domain, ring + slot * sizeof(elem), &elem,
+				    sizeof(elem), true))
+			return false;
+		cond_resched();
+	}
+
+	/* The entries before the index that publishes them. */
+	smp_wmb();
+	u = __cpu_to_virtio16(true, used + n);
+	return !vduse_domain_rw(domain, vq->device_addr +
+				offsetof(struct vring_used, idx), &u,
+				sizeof(u), true);
+}
+
+/*
+ * How @vv's outstanding requests are answered now, or NULL if they are
+ * left alone: a daemon has the node, or may yet come and resume them.
+ */
+static const struct vduse_orphan_ops *
+vduse_orphan_ops_now(struct vduse_dev *vdev, struct vduse_vdpa *vv)
+{
+	lockdep_assert_held(&vdev->lock);
+
+	if (vdev->daemon || vdev->vdpa != vv)
+		return NULL;
+	switch (vdev->device_id) {
+	case VIRTIO_ID_FS:
+		return &vduse_orphan_fs_ops;
+	case VIRTIO_ID_BLOCK:
+		return vv->removing ? &vduse_orphan_blk_ops : NULL;
+	default:
+		return NULL;
+	}
+}
+
+static void vduse_orphan_work(struct work_struct *work)
+{
+	struct vduse_vdpa *vv = container_of(work, struct vduse_vdpa,
+					     orphan_work);
+	struct vduse_dev *vdev = vv->vdev;
+	const struct vduse_orphan_ops *ops;
+	DECLARE_BITMAP(done, VDUSE_VQ_MAX);
+	u32 i;
+
+	bitmap_zero(done, VDUSE_VQ_MAX);
+
+	mutex_lock(&vdev->lock);
+	ops = vduse_orphan_ops_now(vdev, vv);
+	if (!ops || !(READ_ONCE(vdev->status) & VIRTIO_CONFIG_S_DRIVER_OK))
+		goto out_unlock;
+
+	for (i = 0; i < vdev->vq_num; i++) {
+		struct vduse_vq *vq = &vdev->vqs[i];
+
+		/* The device fills notification buffers: not requests. */
+		if (vdev->device_id == VIRTIO_ID_FS && i == 1 &&
+		    (vdev->driver_features &
+		     BIT_ULL(VDUSE_FS_F_NOTIFICATION)))
+			continue;
+		if (!vq->ready || !vq->num)
+			continue;
+		if (vduse_orphan_fail_all(vv->domain, vq, ops))
+			__set_bit(i, done);
+	}
+
+out_unlock:
+	mutex_unlock(&vdev->lock);
+
+	for_each_set_bit(i, done, VDUSE_VQ_MAX)
+		vduse_vq_signal(vdev, &vdev->vqs[i]);
+}
+
+/**
+ * vduse_orphan_init() - set up an attachment's reaper of orphaned requests
+ * @vv: the attachment
+ */
+void vduse_orphan_init(struct vduse_vdpa *vv)
+{
+	INIT_WORK(&vv->orphan_work, vduse_orphan_work);
+}
+
+/**
+ * vduse_orphan_kicked() - the driver kicked a queue
+ * @vv: the attachment
+ *
+ * Without a daemon, a virtio-fs request is answered at once, and so is a
+ * virtio-blk one while the device is being removed.  May be called in
+ * atomic context.
+ */
+void vduse_orphan_kicked(struct vduse_vdpa *vv)
+{
+	struct vduse_dev *vdev = vv->vdev;
+
+	switch (vdev->device_id) {
+	case VIRTIO_ID_BLOCK:
+		if (!READ_ONCE(vv->removing))
+			return;
+		fallthrough;
+	case VIRTIO_ID_FS:
+		if (!READ_ONCE(vdev->daemon))
+			schedule_work(&vv->orphan_work);
+		break;
+	}
+}
+
+/**
+ * vduse_orphan_daemon_gone() - the daemon's file of a device was released
+ * @vdev: the device
+ *
+ * Called with vduse_dev.lock held, after vduse_dev.daemon was cleared.
+ */
+void vduse_orphan_daemon_gone(struct vduse_dev *vdev)
+{
+	lockdep_assert_held(&vdev->lock);
+
+	if (vdev->vdpa && vduse_orphan_ops_now(vdev, vdev->vdpa))
+		schedule_work(&vdev->vdpa->orphan_work);
+}
+
+/**
+ * vduse_orphan_removing() - the attachment is being removed
+ * @vv: the attachment
+ *
+ * From now on what the driver is waiting for has no daemon to come back
+ * for it: without a daemon, it is answered.  Must not be called with
+ * vduse_dev.lock held.
+ */
+void vduse_orphan_removing(struct vduse_vdpa *vv)
+{
+	struct vduse_dev *vdev = vv->vdev;
+
+	mutex_lock(&vdev->lock);
+	WRITE_ONCE(vv->removing, true);
+	if (vduse_orphan_ops_now(vdev, vv))
+		schedule_work(&vv->orphan_work);
+	mutex_unlock(&vdev->lock);
+}
+
+/**
+ * vduse_orphan_stop() - wait for the reaper to finish
+ * @vv: the attachment, being reset or detached
+ *
+ * Must not be called with vduse_dev.lock held.
+ */
+void vduse_orphan_stop(struct vduse_vdpa *vv)
+{
+	cancel_work_sync(&vv->orphan_work);
+}
