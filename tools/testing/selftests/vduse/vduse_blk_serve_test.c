@@ -5,7 +5,7 @@
  * holds and the daemon receives what the driver writes.  Also: a daemon
  * that exits and another that takes the running device over, kicks that
  * arrive before the eventfd, interrupt affinity, where completions run,
- * daemon memory (umem),
+ * daemon memory (umem), requests a departed daemon left in flight,
  * VDUSE_IOTLB_GET_FD's rules, the bounce domain's lifetime across
  * detaches, kick/irq ioctl errors and the sysfs attributes.
  */
@@ -187,6 +187,7 @@ struct bg_read {
 	const char *path;
 	int done;		/* __atomic */
 	int ok;
+	int err;		/* errno of a read that failed */
 };
 
 /* One 64 KiB read at 1 MiB, checked against the daemon's pattern. */
@@ -199,7 +200,11 @@ static void *bg_read_main(void *arg)
 
 	dev = open(r->path, O_RDONLY | O_DIRECT);
 	if (dev >= 0 && !posix_memalign((void **)&buf, 4096, len)) {
-		r->ok = read_matches(dev, buf, len, 1 << 20) == 1;
+		int m = read_matches(dev, buf, len, 1 << 20);
+
+		r->ok = m == 1;
+		if (m < 0)
+			r->err = errno;
 		free(buf);
 	}
 	if (dev >= 0)
@@ -1202,6 +1207,121 @@ TEST_F(serve, sysfs_attributes)
 	EXPECT_EQ(0, vduse_sysfs_write(SYSFS "/bounce_size", "0x800000"));
 	ASSERT_LT(0, vduse_sysfs_read(SYSFS "/bounce_size", buf, sizeof(buf)));
 	EXPECT_STREQ("8388608", buf);
+}
+
+/* Wait up to 10 s for the background read to end. */
+static int bg_read_wait(struct bg_read *r)
+{
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		if (__atomic_load_n(&r->done, __ATOMIC_ACQUIRE))
+			return 1;
+		usleep(10000);
+	}
+	return 0;
+}
+
+/*
+ * A read the driver put on the ring (the kick reached the daemon) while
+ * the daemon, paused, does not serve it; then the daemon goes, file and
+ * all.  The read stays in flight: a daemon may yet come back for it.
+ */
+static void daemon_leaves_read_in_flight(struct _test_data_serve *self,
+					 struct __test_metadata *_metadata,
+					 char *path, struct bg_read *r,
+					 pthread_t *t)
+{
+	int i;
+
+	ASSERT_EQ(0, attach(self, 0));
+	ASSERT_EQ(0, blockdev(path, 64));
+	r->path = path;
+
+	server_pause(&self->srv);
+	__atomic_store_n(&self->srv.kicks_while_paused, 0, __ATOMIC_RELEASE);
+	ASSERT_EQ(0, pthread_create(t, NULL, bg_read_main, r));
+	for (i = 0; i < 1000; i++) {
+		if (__atomic_load_n(&self->srv.kicks_while_paused,
+				    __ATOMIC_ACQUIRE))
+			break;
+		usleep(10000);
+	}
+	EXPECT_EQ(1, __atomic_load_n(&self->srv.kicks_while_paused,
+				     __ATOMIC_ACQUIRE));
+
+	vduse_blk_server_stop(&self->srv);
+	self->serving = 0;
+	vduse_ctl_daemon_stop(&self->ctl);
+	close(self->fd);
+	self->fd = -1;
+
+	/* Not answered by the kernel: the daemon may reconnect. */
+	for (i = 0; i < 50; i++)
+		usleep(10000);
+	EXPECT_EQ(0, __atomic_load_n(&r->done, __ATOMIC_ACQUIRE));
+}
+
+/* A daemon for the detached device, as the teardown expects. */
+static int daemon_back(struct _test_data_serve *self)
+{
+	self->fd = vduse_dev_open(NAME);
+	if (self->fd < 0)
+		return -1;
+	memset(&self->ctl, 0, sizeof(self->ctl));
+	return vduse_ctl_daemon_start(&self->ctl, self->fd);
+}
+
+/*
+ * The daemon died with a read in flight and the device is removed:
+ * nobody can ever complete the read, and virtio-blk's remove waits for
+ * it (del_gendisk() drains the queue).  The kernel fails it with
+ * VIRTIO_BLK_S_IOERR: vdpa dev del ends, the reader gets EIO.
+ */
+TEST_F(serve, removed_with_read_in_flight)
+{
+	struct bg_read r = { 0 };
+	char path[64];
+	pthread_t t;
+
+	daemon_leaves_read_in_flight(self, _metadata, path, &r, &t);
+	/* The reset after the drain waits this long for no daemon. */
+	ASSERT_EQ(0, vduse_sysfs_write(SYSFS "/msg_timeout", "1"));
+
+	ASSERT_EQ(0, vduse_vdpa_del(NAME, 60));
+	ASSERT_TRUE(bg_read_wait(&r));
+	pthread_join(t, NULL);
+	EXPECT_FALSE(r.ok);
+	EXPECT_EQ(EIO, r.err);
+	ASSERT_EQ(0, daemon_back(self));
+}
+
+/*
+ * The same read in flight, and a new daemon instead of a removal: it
+ * resumes the ring and completes the read with the disk's data; the
+ * kernel failed nothing meanwhile.
+ */
+TEST_F(serve, restart_completes_read_in_flight)
+{
+	struct vduse_vq_config vq = { .index = 0, .max_size = 128 };
+	struct bg_read r = { 0 };
+	char path[64];
+	pthread_t t;
+
+	daemon_leaves_read_in_flight(self, _metadata, path, &r, &t);
+
+	ASSERT_EQ(0, daemon_back(self));
+	EXPECT_EQ(0, ioctl(self->fd, VDUSE_VQ_SETUP, &vq));
+	self->srv.fd = self->fd;
+	self->srv.resume = 1;
+	ASSERT_EQ(0, vduse_blk_server_start(&self->srv));
+	self->serving = 1;
+
+	ASSERT_TRUE(bg_read_wait(&r));
+	pthread_join(t, NULL);
+	EXPECT_TRUE(r.ok);
+	EXPECT_EQ(0, __atomic_load_n(&self->srv.error, __ATOMIC_RELAXED));
+	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
 }
 
 TEST_HARNESS_MAIN
