@@ -451,18 +451,18 @@ static const void *fs_arg(const struct fs_req *r, size_t size)
 
 static int fs_init(struct fs_req *r)
 {
-	const struct fuse_init_in *in = FS_ARG(r, struct fuse_init_in);
 	struct fuse_init_out *out = (void *)r->out;
+	struct fuse_init_in init = { 0 }, *in = &init;
 	uint32_t want = FUSE_ASYNC_READ | FUSE_BIG_WRITES |
 			FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO |
 			FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES |
 			FUSE_ATOMIC_O_TRUNC;
 
-	/* Protocol 7.x: the first three words are all a 7.6 client has. */
-	if (r->arglen < 16)
-		in = NULL;
-	if (!in || r->outmax < sizeof(*out))
+	/* Clients before 7.36 send the first four words only. */
+	if (r->arglen < 16 || r->outmax < sizeof(*out))
 		return -EINVAL;
+	memcpy(&init, r->arg, r->arglen < sizeof(init) ? r->arglen :
+							 sizeof(init));
 	if (in->major != FUSE_KERNEL_VERSION)
 		return -EPROTO;
 	fs_tables_reset(r->s);
