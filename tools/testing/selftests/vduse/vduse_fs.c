@@ -1437,3 +1437,38 @@ void vduse_fs_server_stop(struct vduse_fs_server *s)
 	}
 	fs_tables_free(s);
 }
+
+int vduse_fs_local_start(struct vduse_fs_server *s, const char *dir)
+{
+	s->nrq = 0;
+	return fs_tables_init(s, dir);
+}
+
+void vduse_fs_local_stop(struct vduse_fs_server *s)
+{
+	fs_tables_free(s);
+}
+
+int vduse_fs_handle(struct vduse_fs_server *s, const void *req, size_t len,
+		    void *reply, size_t room)
+{
+	const struct fuse_in_header *ih = req;
+	struct fuse_out_header *oh = reply;
+	struct fs_req r = { .s = s, .h = ih };
+	int ret;
+
+	if (len < sizeof(*ih) || ih->len != len || room < sizeof(*oh) ||
+	    len - sizeof(*ih) < ih->total_extlen * 8)
+		return -EINVAL;
+	r.arg = (const uint8_t *)req + sizeof(*ih);
+	r.arglen = len - sizeof(*ih) - ih->total_extlen * 8;
+	r.out = (uint8_t *)reply + sizeof(*oh);
+	r.outmax = room - sizeof(*oh);
+	ret = fs_dispatch(&r);
+	if (ret == FS_NO_REPLY)
+		return 0;
+	oh->unique = ih->unique;
+	oh->error = ret < 0 ? ret : 0;
+	oh->len = sizeof(*oh) + (ret < 0 ? 0 : ret);
+	return oh->len;
+}
