@@ -25,6 +25,7 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_byteorder.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_fs.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
@@ -161,6 +162,20 @@ static const struct vduse_config_field vduse_net_fields[] = {
 		    supported_hash_types),
 };
 
+/*
+ * The virtio-fs notification queue feature and the field it adds
+ * (notify_buf_size, a le32 after num_request_queues) are in the
+ * specification but not in Linux 6.12's uapi header.
+ */
+#define VDUSE_FS_F_NOTIFICATION	0
+#define VDUSE_FS_NOTIFY_BUF_END						\
+	(offsetofend(struct virtio_fs_config, num_request_queues) +	\
+	 sizeof(__le32))
+
+static const struct vduse_config_field vduse_fs_fields[] = {
+	{ VDUSE_FS_F_NOTIFICATION, VDUSE_FS_NOTIFY_BUF_END },
+};
+
 /**
  * struct vduse_dev_type - what a device type may ask for
  * @device_id: virtio device ID
@@ -235,6 +250,42 @@ static int vduse_net_check(const struct vduse_dev_config *cfg,
 	return 0;
 }
 
+/*
+ * virtio-fs: the tag names the file system to mount; the virtiofs driver
+ * refuses an empty one and one with a newline, and it is the source of
+ * a mount, so no control character is allowed; whatever follows its end
+ * must be NUL padding.  The queues are the high-priority queue, the
+ * request queues and, with the notification feature, one more: vq_num
+ * must be exactly that many.
+ */
+static int vduse_fs_check(const struct vduse_dev_config *cfg,
+			  const void *space)
+{
+	const struct virtio_fs_config *fs = space;
+	bool notify = cfg->features & BIT_ULL(VDUSE_FS_F_NOTIFICATION);
+	size_t i = 0;
+	u32 nrq;
+
+	while (i < sizeof(fs->tag) && fs->tag[i]) {
+		if (fs->tag[i] < 0x20 || fs->tag[i] == 0x7f)
+			return -EINVAL;
+		i++;
+	}
+	if (!i)
+		return -EINVAL;
+	for (; i < sizeof(fs->tag); i++)
+		if (fs->tag[i])
+			return -EINVAL;
+
+	nrq = le32_to_cpu(fs->num_request_queues);
+	if (nrq < 1 || nrq > VDUSE_VQ_MAX)
+		return -EINVAL;
+	if (cfg->vq_num != 1 + nrq + notify)
+		return -EINVAL;
+
+	return 0;
+}
+
 static const struct vduse_dev_type vduse_dev_types[] = {
 	{
 		.device_id = VIRTIO_ID_BLOCK,
@@ -299,6 +350,20 @@ static const struct vduse_dev_type vduse_dev_types[] = {
 		.nfields = ARRAY_SIZE(vduse_net_fields),
 		.net_admin = true,
 		.check = vduse_net_check,
+	},
+	{
+		.device_id = VIRTIO_ID_FS,
+		/*
+		 * No shared memory region (DAX window): vdpa has no
+		 * operation to describe one.
+		 */
+		.features = BIT_ULL(VDUSE_FS_F_NOTIFICATION),
+		.min_vqs = 2,
+		.config_min = offsetofend(struct virtio_fs_config,
+					  num_request_queues),
+		.fields = vduse_fs_fields,
+		.nfields = ARRAY_SIZE(vduse_fs_fields),
+		.check = vduse_fs_check,
 	},
 };
 

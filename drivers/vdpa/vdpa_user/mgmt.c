@@ -220,6 +220,7 @@ static const struct vdpa_mgmtdev_ops vduse_mgmt_ops = {
 static struct virtio_device_id vduse_id_table[] = {
 	{ VIRTIO_ID_BLOCK, VIRTIO_DEV_ANY_ID },
 	{ VIRTIO_ID_NET, VIRTIO_DEV_ANY_ID },
+	{ VIRTIO_ID_FS, VIRTIO_DEV_ANY_ID },
 	{ 0 },
 };
 

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <endian.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 #include <linux/capability.h>
 #include <linux/virtio_blk.h>
+#include <linux/virtio_fs.h>
 #include <linux/virtio_net.h>
 
 #include "../kselftest_harness.h"
@@ -259,6 +261,102 @@ TEST_F(create, config_size_follows_features_einval)
 	vduse_test_net_config(&self->c, NAME);
 	self->c.cfg.config_size = 5;	/* mac ends at 6 */
 	EXPECT_EQ(-EINVAL, vduse_create(self->ctrl, &self->c));
+}
+
+TEST_F(create, fs_device_accepted)
+{
+	vduse_test_fs_config(&self->c, NAME, "myfs", 1);
+	ASSERT_EQ(0, vduse_create(self->ctrl, &self->c));
+	EXPECT_TRUE(node_exists(NAME));
+	ASSERT_EQ(0, vduse_destroy(self->ctrl, NAME));
+
+	/* A 36-byte tag fills the field: no NUL at all. */
+	vduse_test_fs_config(&self->c, NAME,
+			     "abcdefghijklmnopqrstuvwxyz0123456789", 4);
+	ASSERT_EQ(0, vduse_create(self->ctrl, &self->c));
+	ASSERT_EQ(0, vduse_destroy(self->ctrl, NAME));
+
+	/* The notification queue comes after the request queues. */
+	vduse_test_fs_config(&self->c, NAME, "myfs", 2);
+	self->c.cfg.features |= 1ULL << 0;
+	self->c.cfg.vq_num = 4;
+	self->c.cfg.config_size = 44;
+	EXPECT_EQ(0, vduse_create(self->ctrl, &self->c));
+}
+
+TEST_F(create, fs_bad_tag_einval)
+{
+	struct virtio_fs_config *fs = (void *)self->c.cfg.config;
+
+	vduse_test_fs_config(&self->c, NAME, "", 1);
+	EXPECT_EQ(-EINVAL, vduse_create(self->ctrl, &self->c));
+	/* Not NUL-padded: a byte after the end. */
+	vduse_test_fs_config(&self->c, NAME, "myfs", 1);
+	fs->tag[10] = 'x';
+	EXPECT_EQ(-EINVAL, vduse_create(self->ctrl, &self->c));
+	vduse_test_fs_config(&self->c, NAME, "my\nfs", 1);
+	EXPECT_EQ(-EINVAL, vduse_create(self->ctrl, &self->c));
+	vduse_test_fs_config(&self->c, NAME, "my\x7f", 1);
+	EXPECT_EQ(-EINVAL, vduse_create(self->ctrl, &self->c));
+	EXPECT_FALSE(node_exists(NAME));
+}
+
+TEST_F(create, fs_queue_count_einval)
+{
+	struct virtio_fs_config *fs = (void *)self->c.cfg.config;
+
+	/* No request queue. */
+	vduse_test_fs_config(&self->c, NAME, "myfs", 0);
+	self->c.cfg.vq_num = 2;
+	EXPECT_EQ(-EINVAL, vduse_create(self->ctrl, &self->c));
+	/* vq_num is not 1 + num_request_queues. */
+	vduse_test_fs_config(&self->c, NAME, "myfs", 2);
+	self->c.cfg.vq_num = 2;
+	EXPECT_EQ(-EINVAL, vduse_create(self->ctrl, &self->c));
+	self->c.cfg.vq_num = 4;
+	EXPECT_EQ(-EINVAL, vduse_create(self->ctrl, &self->c));
+	/* More request queues than a device may have. */
+	vduse_test_fs_config(&self->c, NAME, "myfs", 1);
+	fs->num_request_queues = htole32(0xffffffff);
+	EXPECT_EQ(-EINVAL, vduse_create(self->ctrl, &self->c));
+	fs->num_request_queues = htole32(256);
+	self->c.cfg.vq_num = 256;
+	EXPECT_EQ(-EINVAL, vduse_create(self->ctrl, &self->c));
+	/* A notification queue needs its own slot. */
+	vduse_test_fs_config(&self->c, NAME, "myfs", 1);
+	self->c.cfg.features |= 1ULL << 0;
+	self->c.cfg.config_size = 44;
+	EXPECT_EQ(-EINVAL, vduse_create(self->ctrl, &self->c));
+	EXPECT_FALSE(node_exists(NAME));
+}
+
+TEST_F(create, fs_config_size_einval)
+{
+	vduse_test_fs_config(&self->c, NAME, "myfs", 1);
+	self->c.cfg.config_size = 39;	/* num_request_queues ends at 40 */
+	EXPECT_EQ(-EINVAL, vduse_create(self->ctrl, &self->c));
+	/* notify_buf_size ends at 44. */
+	self->c.cfg.features |= 1ULL << 0;
+	self->c.cfg.vq_num = 3;
+	self->c.cfg.config_size = 40;
+	EXPECT_EQ(-EINVAL, vduse_create(self->ctrl, &self->c));
+	EXPECT_FALSE(node_exists(NAME));
+}
+
+TEST_F(create, fs_features_einval)
+{
+	static const unsigned int bad[] = { 1, 2, 5, 23 };
+	uint64_t base;
+	size_t i;
+
+	vduse_test_fs_config(&self->c, NAME, "myfs", 1);
+	base = self->c.cfg.features;
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		self->c.cfg.features = base | (1ULL << bad[i]);
+		EXPECT_EQ(-EINVAL, vduse_create(self->ctrl, &self->c))
+			TH_LOG("feature bit %u", bad[i]);
+	}
+	EXPECT_FALSE(node_exists(NAME));
 }
 
 TEST_F(create, reserved_einval)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <endian.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -19,6 +20,7 @@
 #include <sys/mman.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_fs.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
@@ -57,6 +59,20 @@ void vduse_test_net_config(struct vduse_test_config *c, const char *name)
 	c->cfg.features |= 1ULL << VIRTIO_NET_F_MAC;
 	c->cfg.config_size = sizeof(*net);
 	memcpy(net->mac, mac, sizeof(mac));
+}
+
+void vduse_test_fs_config(struct vduse_test_config *c, const char *name,
+			  const char *tag, uint32_t nrq)
+{
+	struct virtio_fs_config *fs = (void *)c->cfg.config;
+	size_t len = strlen(tag);
+
+	vduse_test_config_init(c, name);
+	c->cfg.device_id = VIRTIO_ID_FS;
+	c->cfg.vq_num = 1 + nrq;
+	c->cfg.config_size = sizeof(*fs);
+	memcpy(fs->tag, tag, len < sizeof(fs->tag) ? len : sizeof(fs->tag));
+	fs->num_request_queues = htole32(nrq);
 }
 
 int vduse_create(int ctrl_fd, struct vduse_test_config *c)
@@ -651,4 +667,94 @@ void vduse_blk_server_stop(struct vduse_blk_server *s)
 	__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
 	pthread_join(s->thread, NULL);
 	vduse_iova_cache_drop(&s->iova);
+}
+
+int vduse_vring_map(struct vduse_iova_cache *iova, uint32_t index,
+		    struct vduse_vring *vr)
+{
+	struct vduse_vq_info info = { .index = index };
+
+	if (ioctl(iova->fd, VDUSE_VQ_GET_INFO, &info))
+		return -errno;
+	if (!info.ready || !info.num || (info.num & (info.num - 1)))
+		return -EINVAL;
+	vr->index = index;
+	vr->num = info.num;
+	vr->desc = vduse_iova_to_va(iova, info.desc_addr,
+				    sizeof(*vr->desc) * info.num);
+	vr->avail = vduse_iova_to_va(iova, info.driver_addr,
+				     sizeof(*vr->avail) + 2 * info.num);
+	vr->used = vduse_iova_to_va(iova, info.device_addr,
+				    sizeof(*vr->used) + 8 * info.num);
+	if (!vr->desc || !vr->avail || !vr->used)
+		return -EFAULT;
+	vr->last_avail = info.split.avail_index;
+	return 0;
+}
+
+int vduse_vring_pop(struct vduse_vring *vr, uint16_t *head)
+{
+	uint16_t idx = __atomic_load_n(&vr->avail->idx, __ATOMIC_ACQUIRE);
+
+	if (idx == vr->last_avail)
+		return 0;
+	*head = vr->avail->ring[vr->last_avail % vr->num];
+	vr->last_avail++;
+	return 1;
+}
+
+void vduse_vring_push(struct vduse_vring *vr, uint16_t head, uint32_t len)
+{
+	uint16_t uidx = vr->used->idx;
+
+	vr->used->ring[uidx % vr->num].id = head;
+	vr->used->ring[uidx % vr->num].len = len;
+	__atomic_store_n(&vr->used->idx, (uint16_t)(uidx + 1),
+			 __ATOMIC_RELEASE);
+}
+
+int vduse_vring_chain(struct vduse_vring *vr, struct vduse_iova_cache *iova,
+		      uint16_t head, struct vduse_vbuf *bufs, int max)
+{
+	struct vring_desc *table = vr->desc;
+	uint32_t size = vr->num, i = head, seen = 0;
+	int n = 0, indirect = 0;
+
+	if (head >= vr->num)
+		return -EINVAL;
+	for (;;) {
+		struct vring_desc d = table[i];
+
+		if (++seen > size)
+			return -ELOOP;
+		if (d.flags & VRING_DESC_F_INDIRECT) {
+			/* One table, in place of the whole chain. */
+			if (indirect || seen > 1 || (d.flags & VRING_DESC_F_NEXT) ||
+			    !d.len || d.len % sizeof(*table) ||
+			    d.len / sizeof(*table) > 65536)
+				return -EINVAL;
+			table = vduse_iova_to_va(iova, d.addr, d.len);
+			if (!table)
+				return -EFAULT;
+			size = d.len / sizeof(*table);
+			indirect = 1;
+			i = 0;
+			seen = 0;
+			continue;
+		}
+		if (n == max)
+			return -E2BIG;
+		bufs[n].addr = d.len ? vduse_iova_to_va(iova, d.addr, d.len) :
+				       NULL;
+		if (d.len && !bufs[n].addr)
+			return -EFAULT;
+		bufs[n].len = d.len;
+		bufs[n].write = !!(d.flags & VRING_DESC_F_WRITE);
+		n++;
+		if (!(d.flags & VRING_DESC_F_NEXT))
+			return n;
+		i = d.next;
+		if (i >= size)
+			return -EINVAL;
+	}
 }

@@ -57,6 +57,13 @@ void vduse_test_blk_config(struct vduse_test_config *c, const char *name);
 /* The same for virtio-net: two queues, a MAC address. */
 void vduse_test_net_config(struct vduse_test_config *c, const char *name);
 
+/*
+ * virtio-fs: TAG (at most 36 bytes, NUL-padded), NRQ request queues plus
+ * the high-priority queue, no device features.
+ */
+void vduse_test_fs_config(struct vduse_test_config *c, const char *name,
+			  const char *tag, uint32_t nrq);
+
 /* VDUSE_CREATE_DEV / VDUSE_DESTROY_DEV; 0 or -errno. */
 int vduse_create(int ctrl_fd, struct vduse_test_config *c);
 /*
@@ -176,6 +183,40 @@ struct vduse_blk_server {
 	unsigned int stale;
 	struct vduse_iova_cache iova;
 };
+
+/*
+ * One split virtqueue as a device sees it, for servers that walk their
+ * own chains: map() reads VDUSE_VQ_GET_INFO and maps the rings through
+ * the IOVA cache, starting at the driver's avail index; pop() takes the
+ * next available head (1) or finds none (0); push() completes a chain.
+ */
+struct vduse_vring {
+	uint32_t index;
+	uint32_t num;
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	uint16_t last_avail;
+};
+
+/* A descriptor's buffer, mapped; write: the device writes it. */
+struct vduse_vbuf {
+	void *addr;
+	uint32_t len;
+	int write;
+};
+
+int vduse_vring_map(struct vduse_iova_cache *iova, uint32_t index,
+		    struct vduse_vring *vr);
+int vduse_vring_pop(struct vduse_vring *vr, uint16_t *head);
+void vduse_vring_push(struct vduse_vring *vr, uint16_t head, uint32_t len);
+/*
+ * The buffers of the chain at HEAD, direct or through one indirect
+ * table, into BUFS (at most MAX); their number, or -errno for a chain
+ * that loops, leaves the table, has an unmapped buffer or is too long.
+ */
+int vduse_vring_chain(struct vduse_vring *vr, struct vduse_iova_cache *iova,
+		      uint16_t head, struct vduse_vbuf *bufs, int max);
 
 int vduse_blk_server_start(struct vduse_blk_server *s);
 void vduse_blk_server_stop(struct vduse_blk_server *s);
