@@ -26,7 +26,7 @@
  */
 #ifdef TEST_TIMEOUT_DEFAULT
 #undef TEST_TIMEOUT_DEFAULT
-#define TEST_TIMEOUT_DEFAULT 120
+#define TEST_TIMEOUT_DEFAULT 300
 #endif
 
 #define VDUSE_CONTROL_PATH	"/dev/vduse/control"
