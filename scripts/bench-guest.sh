@@ -239,17 +239,16 @@ vnull_start() {	# QSIZE
 	wait_for 20 grep -q ready "$out/daemon.out"
 }
 
-# ublk_start QSIZE: prints the block device.
+# ublk_start QSIZE: the daemon's block device in UBLK_DEV.
+UBLK_DEV=
 ublk_start() {
-	local dev
 	: > "$out/daemon.out"
 	"$unull" -q 1 -d "$1" -s "$(numfmt --from=iec "$SIZE")" \
 		> "$out/daemon.out" 2> "$out/daemon.err" &
 	DAEMON_PID=$!
 	wait_for 20 grep -q ublkb "$out/daemon.out" || return 1
-	dev=$(head -n 1 "$out/daemon.out")
-	wait_for 20 test -b "/dev/$dev" || return 1
-	echo "$dev"
+	UBLK_DEV=$(head -n 1 "$out/daemon.out")
+	wait_for 20 test -b "/dev/$UBLK_DEV"
 }
 
 # --- fio ----------------------------------------------------------------
@@ -393,11 +392,12 @@ peer() {
 	ublk)
 		vduse_unload
 		modprobe ublk_drv || { fail "modprobe ublk_drv"; return; }
-		if ! blk=$(ublk_start "$PEER_QSIZE"); then
+		if ! ublk_start "$PEER_QSIZE"; then
 			fail "bench-ublk-null: $(cat "$out/daemon.err")"
 			daemon_stop
 			return
 		fi
+		blk=$UBLK_DEV
 		;;
 	null_blk)
 		vduse_unload

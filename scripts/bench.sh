@@ -131,7 +131,10 @@ echo "{\"loadavg_end\": \"$(cat /proc/loadavg)\"}" > "$out/host-end.json"
 
 # A partial run still gets its report, marked as such.
 if [ -s "$out/runs.jsonl" ] || [ -s "$out/ctl.jsonl" ]; then
-	python3 "$top/scripts/bench-report.py" --out "$out" --results "$results" \
+	# Debian's python3, where python3-matplotlib draws the charts.
+	py=python3
+	[ -x /usr/bin/python3 ] && py=/usr/bin/python3
+	"$py" "$top/scripts/bench-report.py" --out "$out" --results "$results" \
 		--seconds "$elapsed" --exit-code "$rc"
 fi
 exit "$rc"
