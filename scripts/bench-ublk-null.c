@@ -63,7 +63,7 @@ static void die(const char *what, int err)
 }
 
 /* One control command; returns the completion's result (-errno). */
-static int ctrl_cmd(uint32_t op, uint32_t dev_id, void *buf, uint16_t len,
+static int ctrl_cmd(unsigned int op, unsigned int dev_id, void *buf, uint16_t len,
 		    uint64_t data0)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&ctrl_ring);
@@ -187,16 +187,22 @@ int main(int argc, char **argv)
 	struct ublk_params params = { 0 };
 	static struct queue queues[MAX_QUEUES];
 	int nq = 1, depth = 128, opt, i, ret, cdev, sig;
-	uint64_t size = 1ULL << 30;
+	unsigned long long size = 1ULL << 30;
 	size_t max_desc;
 	char path[64];
 	sigset_t set;
 
 	while ((opt = getopt(argc, argv, "q:d:s:")) != -1) {
 		switch (opt) {
-		case 'q': nq = atoi(optarg); break;
-		case 'd': depth = atoi(optarg); break;
-		case 's': size = strtoull(optarg, NULL, 0); break;
+		case 'q':
+			nq = atoi(optarg);
+			break;
+		case 'd':
+			depth = atoi(optarg);
+			break;
+		case 's':
+			size = strtoull(optarg, NULL, 0);
+			break;
 		default:
 			fprintf(stderr, "usage: %s [-q QUEUES] [-d DEPTH] [-s BYTES]\n",
 				argv[0]);
