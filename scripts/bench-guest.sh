@@ -342,6 +342,19 @@ note_device() {
 		>> "$out/devices.jsonl"
 }
 
+# attach: vdpa_attach $name, tried three times.  The daemon's device node
+# appears before its VDUSE_VQ_SETUP calls are done, and until they are a
+# module may refuse the attach (stock: EINVAL); a loaded host widens
+# that window to seconds.
+attach() {
+	local i
+	for i in 1 2 3; do
+		vdpa_attach "$name" && return 0
+		sleep "$i"
+	done
+	return 1
+}
+
 # matrix_vduse TARGET CONFIG REP: every backend on one device shape.
 matrix_vduse() {
 	local backend blk nq=${2%x*} qs=${2#*x}
@@ -351,7 +364,7 @@ matrix_vduse() {
 			qsd_stop
 			continue
 		fi
-		if ! blk=$(vdpa_attach "$name"); then
+		if ! blk=$(attach); then
 			fail "$1 $backend $2: vdpa dev add failed"
 			qsd_stop
 			continue
@@ -383,7 +396,7 @@ peer() {
 			daemon_stop
 			return
 		fi
-		if ! blk=$(vdpa_attach "$name"); then
+		if ! blk=$(attach); then
 			fail "$1 vduse-null: vdpa dev add failed"
 			daemon_stop
 			return

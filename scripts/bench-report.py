@@ -17,7 +17,8 @@ import os
 import statistics
 import sys
 
-VQ_STATS = ("kicks", "kicks_held", "irqs", "cb_local", "cb_remote")
+# vqN/stats, in its order; later trees may append fields.
+VQ_STATS = ("kicks", "kicks_held", "irqs", "cb_local", "cb_remote", "irqfd")
 
 
 def jsonl(path):
@@ -134,8 +135,8 @@ def per_io(runs, hz, window_s):
             if "injects" in d1:
                 v["injects"] = (d1["injects"] - d0.get("injects", 0)) / served
         q0, q1 = r.get("vq0") or [], r.get("vq1") or []
-        if len(q0) == len(VQ_STATS) and len(q1) == len(VQ_STATS):
-            for i, k in enumerate(VQ_STATS):
+        if q0 and len(q0) == len(q1):
+            for i, k in enumerate(VQ_STATS[:len(q0)]):
                 v["vq_" + k] = (q1[i] - q0[i]) / ios
         for k, x in v.items():
             vals.setdefault(k, []).append(x)
@@ -290,6 +291,7 @@ def main():
             sum(1 for x in mods if x["target"] == m["target"])))
     w("")
 
+    os.makedirs(a.results, exist_ok=True)
     charts = []
     base = "%s-%s%s" % (date, kernel, "-" + tag if tag else "")
 
@@ -475,7 +477,6 @@ def main():
         w("")
 
     data["charts"] = charts
-    os.makedirs(a.results, exist_ok=True)
     with open(os.path.join(a.results, base + ".md"), "w") as f:
         f.write("\n".join(md))
     with open(os.path.join(a.results, base + ".json"), "w") as f:
