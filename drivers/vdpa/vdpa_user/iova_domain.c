@@ -38,15 +38,23 @@
  * gets a page of the domain's before registration swaps anything, so that
  * deregistration never needs to allocate and cannot fail.
  *
- * Locking: the iova allocators lock themselves.  lock, a spinlock,
- * protects the coherent IOTLB and @dead, and is what the fault handler
- * looks pages up under.  bounce_lock, a rwlock taken inside lock where
- * both are held, protects which page backs each bounce slot: the copies
- * (which may run in hard interrupt context: virtio_ring unmaps from its
- * interrupt callback) read it, umem (un)registration writes it with
- * interrupts off.  A bounce page's orig field and dirty span belong to
- * whoever holds the IOVA that covers it, who uses them under bounce_lock
- * (read); umem (un)registration resets every span under it (write).
+ * Locking: the iova allocators lock themselves.  lock, a spinlock taken
+ * in process context, protects the coherent IOTLB and @dead, and is what
+ * the fault handler looks pages up under.  bounce_lock, a rwlock taken
+ * inside lock where both are held, protects which page backs each bounce
+ * slot.  Readers (the copies, the fault handler) may be in any context
+ * and leave interrupts as they find them: a qrwlock reader in interrupt
+ * context does not wait behind a waiting writer.  The only writer, umem
+ * (un)registration, runs in process context and turns interrupts off,
+ * so that no reader interrupts it on its own CPU.  Every hold is short:
+ * a reader holds it for at most VDUSE_BOUNCE_BATCH pages and the writer
+ * for VDUSE_SWAP_BATCH, then lets the other side in.  Either way a page's
+ * contents and the slot it backs change together, under the write lock,
+ * and readers copy a page at a time: a copy sees each page before a swap
+ * or after, with the same bytes.  A bounce page's orig field and dirty
+ * span belong to whoever holds the IOVA that covers it, who uses them
+ * under bounce_lock (read); umem (un)registration resets each span under
+ * it (write).
  */
 
 #include <linux/anon_inodes.h>
@@ -55,7 +63,6 @@
 #include <linux/highmem.h>
 #include <linux/iova.h>
 #include <linux/mm.h>
-#include <linux/percpu.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -65,10 +72,12 @@
 #include "iova_domain.h"
 
 /*
- * Bytes each CPU copied back out of bounce pages, in any domain: what an
- * interrupt callback costs, for vduse_vq_signal() to weigh.  Wraps.
+ * Pages a bounce copy handles per hold of bounce_lock (read), and pages
+ * umem (un)registration swaps per hold (write, interrupts off): 64 KiB of
+ * copying, some microseconds on current hardware.
  */
-static DEFINE_PER_CPU(unsigned long, vduse_bounced_back);
+#define VDUSE_BOUNCE_BATCH	16
+#define VDUSE_SWAP_BATCH	16
 
 /* Most coherent allocations a domain tracks at once. */
 #define VDUSE_DOMAIN_COHERENT_MAX	65536
@@ -194,7 +203,6 @@ static struct page *vduse_domain_get_page(struct vduse_domain *domain,
 					  u64 iova)
 {
 	struct page *spare = NULL;
-	unsigned long flags;
 	struct page *page;
 
 	/*
@@ -207,7 +215,7 @@ static struct page *vduse_domain_get_page(struct vduse_domain *domain,
 		spare = alloc_page(GFP_KERNEL | __GFP_ZERO);
 
 	spin_lock(&domain->lock);
-	read_lock_irqsave(&domain->bounce_lock, flags);
+	read_lock(&domain->bounce_lock);
 	/* With daemon memory registered the daemon uses that instead. */
 	if (iova < domain->bounce_size && domain->umem) {
 		page = NULL;
@@ -224,7 +232,7 @@ static struct page *vduse_domain_get_page(struct vduse_domain *domain,
 		__free_page(spare);
 	if (page)
 		get_page(page);
-	read_unlock_irqrestore(&domain->bounce_lock, flags);
+	read_unlock(&domain->bounce_lock);
 	spin_unlock(&domain->lock);
 
 	return page;
@@ -425,17 +433,6 @@ static void vduse_bounce_scrub(struct vduse_bounce_page *bp, void *base,
 	bp->dirty_end = off + len;
 }
 
-/* Every byte of every bounce page may be data: after a swap of pages. */
-static void vduse_domain_dirty_all(struct vduse_domain *domain)
-{
-	unsigned long i;
-
-	for (i = 0; i < domain->nr_bounce; i++) {
-		domain->bounce[i].dirty_start = 0;
-		domain->bounce[i].dirty_end = PAGE_SIZE;
-	}
-}
-
 /* Copy between a mapping's bounce pages and the memory it stands for. */
 static void vduse_domain_bounce(struct vduse_domain *domain, u64 iova,
 				size_t size, enum vduse_bounce_op op)
@@ -443,11 +440,9 @@ static void vduse_domain_bounce(struct vduse_domain *domain, u64 iova,
 	bool map = op == VDUSE_BOUNCE_MAP_COPY || op == VDUSE_BOUNCE_MAP_ZERO;
 	size_t off = offset_in_page(iova);
 	unsigned long idx = iova >> PAGE_SHIFT;
-	unsigned long flags;
+	unsigned int done = 0;
 
-	read_lock_irqsave(&domain->bounce_lock, flags);
-	if (op == VDUSE_BOUNCE_OUT)
-		this_cpu_add(vduse_bounced_back, size);
+	read_lock(&domain->bounce_lock);
 	while (size) {
 		struct vduse_bounce_page *bp = &domain->bounce[idx++];
 		size_t len = min_t(size_t, PAGE_SIZE - off, size);
@@ -474,22 +469,13 @@ static void vduse_domain_bounce(struct vduse_domain *domain, u64 iova,
 
 		size -= len;
 		off = 0;
+		/* Let a waiting writer in: the next page may be swapped. */
+		if (size && ++done % VDUSE_BOUNCE_BATCH == 0) {
+			read_unlock(&domain->bounce_lock);
+			read_lock(&domain->bounce_lock);
+		}
 	}
-	read_unlock_irqrestore(&domain->bounce_lock, flags);
-}
-
-/**
- * vduse_domain_bounced_back() - bytes this CPU copied out of bounce pages
- *
- * Counts, across every domain, what streaming unmaps and syncs for the
- * CPU copied back to the driver's memory on this CPU.  The difference of
- * two readings with interrupts off in between is what ran in between.
- *
- * Return: the count, which wraps.
- */
-unsigned long vduse_domain_bounced_back(void)
-{
-	return this_cpu_read(vduse_bounced_back);
+	read_unlock(&domain->bounce_lock);
 }
 
 /**
@@ -514,7 +500,7 @@ dma_addr_t vduse_domain_map_page(struct vduse_domain *domain,
 	phys_addr_t phys = page_to_phys(page) + offset;
 	size_t off = offset_in_page(phys);
 	unsigned long npages = PAGE_ALIGN(off + size) >> PAGE_SHIFT;
-	unsigned long pfn, i, flags;
+	unsigned long pfn, i;
 	u64 iova;
 
 	if (!size)
@@ -526,12 +512,12 @@ dma_addr_t vduse_domain_map_page(struct vduse_domain *domain,
 		return DMA_MAPPING_ERROR;
 
 	/* A page for each slot; none to be had is a mapping error. */
-	read_lock_irqsave(&domain->bounce_lock, flags);
+	read_lock(&domain->bounce_lock);
 	for (i = 0; i < npages; i++)
 		if (!vduse_domain_fill_slot(domain, pfn + i, NULL,
 					    GFP_ATOMIC))
 			break;
-	read_unlock_irqrestore(&domain->bounce_lock, flags);
+	read_unlock(&domain->bounce_lock);
 	if (i < npages) {
 		free_iova_fast(&domain->stream, pfn, npages);
 		return DMA_MAPPING_ERROR;
@@ -751,13 +737,12 @@ int vduse_domain_rw(struct vduse_domain *domain, u64 iova, void *buf,
 	while (len) {
 		size_t off = offset_in_page(iova);
 		size_t n = min_t(size_t, len, PAGE_SIZE - off);
-		unsigned long flags;
 		struct page *page;
 		void *addr;
 
 		/* Both locks across the copy: the page may not change under it. */
 		spin_lock(&domain->lock);
-		read_lock_irqsave(&domain->bounce_lock, flags);
+		read_lock(&domain->bounce_lock);
 		page = vduse_domain_page_locked(domain, iova);
 		if (page) {
 			addr = kmap_local_page(page);
@@ -767,7 +752,7 @@ int vduse_domain_rw(struct vduse_domain *domain, u64 iova, void *buf,
 				memcpy(buf, addr + off, n);
 			kunmap_local(addr);
 		}
-		read_unlock_irqrestore(&domain->bounce_lock, flags);
+		read_unlock(&domain->bounce_lock);
 		spin_unlock(&domain->lock);
 		if (!page)
 			return -EFAULT;
@@ -803,26 +788,34 @@ bool vduse_domain_is_coherent(struct vduse_domain *domain, u64 iova)
 }
 
 /*
- * Swap the pages behind the bounce range, carrying their contents over.
- * Every slot has a page: vduse_domain_fill_all() ran before the swap in,
- * and the swap out puts back what that left.
+ * Swap the pages behind the bounce range, carrying their contents over,
+ * VDUSE_SWAP_BATCH slots per hold of bounce_lock: DMA to the range goes
+ * on between batches, on pages already swapped or not yet, each with the
+ * bytes it must have.  Every slot has a page: vduse_domain_fill_all()
+ * ran before the swap in, and the swap out puts back what that left.
+ * Process context; the caller serializes the umem calls.
  */
 static void vduse_domain_swap_bounce(struct vduse_domain *domain,
 				     struct page **to, struct page **save)
 {
-	unsigned long flags, i;
+	unsigned long i = 0, end;
 
-	write_lock_irqsave(&domain->bounce_lock, flags);
-	for (i = 0; i < domain->nr_bounce; i++) {
-		struct page *from = domain->bounce[i].page;
+	while (i < domain->nr_bounce) {
+		end = min(i + VDUSE_SWAP_BATCH, domain->nr_bounce);
+		write_lock_irq(&domain->bounce_lock);
+		for (; i < end; i++) {
+			struct vduse_bounce_page *bp = &domain->bounce[i];
 
-		copy_highpage(to[i], from);
-		save[i] = from;
-		domain->bounce[i].page = to[i];
+			copy_highpage(to[i], bp->page);
+			save[i] = bp->page;
+			bp->page = to[i];
+			/* The daemon had the whole page to write to. */
+			bp->dirty_start = 0;
+			bp->dirty_end = PAGE_SIZE;
+		}
+		write_unlock_irq(&domain->bounce_lock);
+		cond_resched();
 	}
-	/* The daemon had the whole of its pages to write to. */
-	vduse_domain_dirty_all(domain);
-	write_unlock_irqrestore(&domain->bounce_lock, flags);
 }
 
 /**
@@ -915,23 +908,27 @@ void vduse_umem_unpin(struct vduse_umem *umem)
 /*
  * A page of the domain's in every bounce slot that has none, so that the
  * pages set aside under daemon memory cover the whole range and taking
- * the memory out again needs no allocation.  The caller serializes the
- * umem calls, the only ones that change a slot's page once it has one.
+ * the memory out again needs no allocation.  Up to bounce_size of them,
+ * at the daemon's request: charged to its memory cgroup, and given up
+ * on when it is killed.  The caller serializes the umem calls, the only
+ * ones that change a slot's page once it has one.
  */
 static int vduse_domain_fill_all(struct vduse_domain *domain)
 {
-	unsigned long flags, i;
 	struct page *spare;
+	unsigned long i;
 
 	for (i = 0; i < domain->nr_bounce; i++) {
 		if (READ_ONCE(domain->bounce[i].page))
 			continue;
-		spare = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		spare = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 		if (!spare)
 			return -ENOMEM;
-		read_lock_irqsave(&domain->bounce_lock, flags);
+		read_lock(&domain->bounce_lock);
 		vduse_domain_fill_slot(domain, i, spare, 0);
-		read_unlock_irqrestore(&domain->bounce_lock, flags);
+		read_unlock(&domain->bounce_lock);
 		cond_resched();
 	}
 
@@ -972,12 +969,12 @@ int vduse_domain_umem_check(struct vduse_domain *domain, u64 size)
  *
  * Return: 0, -EINVAL if the size is not the bounce range's, -EEXIST if
  * memory is registered already, -ENOMEM if the pages for the slots
- * cannot be had; nothing changed then.
+ * cannot be had, -EINTR if the caller was killed meanwhile; nothing
+ * changed then.
  */
 int vduse_domain_set_umem(struct vduse_domain *domain,
 			  struct vduse_umem *umem)
 {
-	unsigned long flags;
 	int ret;
 
 	ret = vduse_domain_umem_check(domain,
@@ -993,9 +990,9 @@ int vduse_domain_set_umem(struct vduse_domain *domain,
 	 * uses its own memory.  Its mappings go before the contents move, so
 	 * nothing it writes through them is lost.
 	 */
-	write_lock_irqsave(&domain->bounce_lock, flags);
+	write_lock_irq(&domain->bounce_lock);
 	domain->umem = umem;
-	write_unlock_irqrestore(&domain->bounce_lock, flags);
+	write_unlock_irq(&domain->bounce_lock);
 	unmap_mapping_range(domain->file->f_mapping, 0, domain->bounce_size, 1);
 
 	vduse_domain_swap_bounce(domain, umem->pages, umem->kpages);
@@ -1022,7 +1019,6 @@ struct vduse_umem *vduse_domain_clear_umem(struct vduse_domain *domain,
 					   u64 uaddr, u64 size)
 {
 	struct vduse_umem *umem = domain->umem;
-	unsigned long flags;
 
 	if (!umem || (uaddr && umem->uaddr != uaddr) ||
 	    size != domain->bounce_size)
@@ -1030,9 +1026,9 @@ struct vduse_umem *vduse_domain_clear_umem(struct vduse_domain *domain,
 
 	/* A page for every slot was set aside at registration. */
 	vduse_domain_swap_bounce(domain, umem->kpages, umem->pages);
-	write_lock_irqsave(&domain->bounce_lock, flags);
+	write_lock_irq(&domain->bounce_lock);
 	domain->umem = NULL;
-	write_unlock_irqrestore(&domain->bounce_lock, flags);
+	write_unlock_irq(&domain->bounce_lock);
 
 	return umem;
 }

@@ -20,7 +20,6 @@ struct vduse_umem;
 #define VDUSE_DOMAIN_IOVA_LIMIT	((1ULL << 36) - 1)
 
 struct vduse_domain *vduse_domain_create(u64 bounce_size);
-unsigned long vduse_domain_bounced_back(void);
 void vduse_domain_destroy(struct vduse_domain *domain);
 u64 vduse_domain_bounce_size(struct vduse_domain *domain);
 

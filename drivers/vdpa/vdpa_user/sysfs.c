@@ -117,9 +117,9 @@ static ssize_t irq_cb_affinity_show(struct device *d,
 					   affinity_attr);
 	ssize_t ret;
 
-	spin_lock_irq(&vq->irq_lock);
+	spin_lock_bh(&vq->irq_lock);
 	ret = sysfs_emit(buf, "%*pb\n", cpumask_pr_args(vq->irq_affinity));
-	spin_unlock_irq(&vq->irq_lock);
+	spin_unlock_bh(&vq->irq_lock);
 
 	return ret;
 }
@@ -151,10 +151,10 @@ static ssize_t vq_stats_show(struct device *d, struct device_attribute *attr,
 	u64 st[VDUSE_VQ_STATS];
 
 	vduse_vq_stats_get(vq, st);
-	BUILD_BUG_ON(VDUSE_VQ_STATS != 5);
+	BUILD_BUG_ON(VDUSE_VQ_STATS != 6);
 
-	return sysfs_emit(buf, "%llu %llu %llu %llu %llu\n", st[0], st[1],
-			  st[2], st[3], st[4]);
+	return sysfs_emit(buf, "%llu %llu %llu %llu %llu %llu\n", st[0],
+			  st[1], st[2], st[3], st[4], st[5]);
 }
 
 /*

@@ -101,11 +101,7 @@ static void vduse_vdpa_kick_vq(struct vdpa_device *vdpa, u16 idx)
 static void vduse_vdpa_set_vq_cb(struct vdpa_device *vdpa, u16 idx,
 				 struct vdpa_callback *cb)
 {
-	struct vduse_vq *vq = vduse_vdpa_vq(vdpa, idx);
-
-	spin_lock_irq(&vq->irq_lock);
-	vq->cb = *cb;
-	spin_unlock_irq(&vq->irq_lock);
+	vduse_vq_set_cb(vduse_vdpa_vq(vdpa, idx), cb);
 }
 
 /*
@@ -465,13 +461,8 @@ static void vduse_vdpa_drop_driver_cbs(struct vduse_dev *vdev)
 
 	vduse_dev_drop_config_cb(vdev);
 	for (i = 0; i < vdev->vq_num; i++) {
-		struct vduse_vq *vq = &vdev->vqs[i];
-
-		spin_lock_irq(&vq->irq_lock);
-		vq->cb.callback = NULL;
-		vq->cb.private = NULL;
-		vq->cb_enabled = false;
-		spin_unlock_irq(&vq->irq_lock);
+		vduse_vq_enable_cb(&vdev->vqs[i], false);
+		vduse_vq_set_cb(&vdev->vqs[i], NULL);
 	}
 }
 
@@ -1315,7 +1306,7 @@ long vduse_vdpa_iotlb_get_fd(struct vduse_dev *vdev, void __user *argp,
  * range's, a misaligned address or, deregistering, arguments that are not
  * what was registered; -ENODEV before the first attachment; -EEXIST
  * when memory is registered already; -ENOMEM past RLIMIT_MEMLOCK or out
- * of memory.
+ * of memory; -EINTR when killed meanwhile.
  */
 long vduse_vdpa_umem(struct vduse_dev *vdev, void __user *argp, bool reg)
 {

@@ -25,23 +25,41 @@
  * DOC: Locking
  *
  * Lock order, outermost first.  A lock may only be taken while holding
- * locks that appear above it:
+ * locks that appear above it.  Each says what it protects and the
+ * context it is taken in:
  *
  * 1. ``vdpa_dev_lock`` (vdpa core; held around mgmtdev dev_add/dev_del)
  * 2. ``vdpa_device.cf_lock`` (vdpa core; held for write around set_status
  *    and reset, so every wait for the daemon under it is bounded)
- * 3. ``vduse_devs_lock`` (dev.c): the device table, minor numbers and
- *    name lookups
- * 4. ``vduse_dev.lock``: one device's daemon, attachment, status and
- *    virtqueue setup; never held while waiting for the daemon
- *    ``vduse_vdpa.iotlb_lock``: the vhost-vdpa IOTLBs, inside it
- * 5. spinlocks, never nested in one another:
- *    ``vduse_dev.msg_lock`` (msg.c: the request lists, broken),
- *    ``vduse_dev.config_lock`` (configuration space bytes, config callback),
- *    ``vduse_vq.kick_lock`` (kick eventfd, latched and held kicks),
- *    ``vduse_vq.irq_lock`` (the driver's callback; taken with IRQs off;
- *    the callback's DMA unmaps take the bounce domain's lock inside it),
- *    and the bounce domain's own lock (iova_domain.c).
+ * 3. ``vduse_devs_lock`` (dev.c, mutex): the device table, minor numbers
+ *    and name lookups
+ * 4. ``vduse_dev.lock`` (mutex): one device's daemon, attachment, status
+ *    and virtqueue setup; never held while waiting for the daemon.
+ *    Held across umem (un)registration, which sleeps between batches.
+ *    ``vduse_vdpa.iotlb_lock`` (mutex): the vhost-vdpa IOTLBs, inside it
+ * 5. spinlocks, never nested in one another except as said:
+ *
+ *    - ``vduse_dev.msg_lock`` (msg.c): the request lists and broken;
+ *      process context, interrupts on.
+ *    - ``vduse_dev.config_lock``: the configuration space bytes and the
+ *      config callback; interrupts off, since drivers read the
+ *      configuration with interrupts off.  Held for one copy of at most
+ *      config_size bytes or one run of the config callback
+ *      (virtio_vdpa's queues work; vhost-vdpa's signals an eventfd).
+ *    - ``vduse_vq.kick_lock``: the kick eventfd, latched and held kicks;
+ *      interrupts off, since drivers kick under their own irqsave locks.
+ *      Held for one eventfd signal.
+ *    - ``vduse_vq.irq_lock``: the driver's callback and where it runs;
+ *      process context (the daemon's ioctl, a work item), softirqs off,
+ *      interrupts on.  Held while the callback runs, as long as the
+ *      driver's batch; the callback's DMA unmaps take the bounce
+ *      domain's locks inside it.
+ *    - the bounce domain's ``lock`` (process context) and, inside it,
+ *      ``bounce_lock`` (a rwlock): readers, the bounce copies, run in
+ *      any context with interrupts as they find them and hold it for at
+ *      most 16 pages; the writer, umem (un)registration, turns
+ *      interrupts off and holds it for 16 pages at a time
+ *      (iova_domain.c).
  *
  * The control virtqueue watchdog (cvq.c, a work item) takes
  * ``vduse_dev.lock``, then the bounce domain's lock inside it, then
@@ -52,7 +70,8 @@
  * vdpa core holds it.  Once a request times out the device is broken: no
  * later request waits.
  *
- * Nothing here sleeps on userspace while holding a spinlock.
+ * Nothing here sleeps on userspace while holding a spinlock, and no
+ * window with interrupts off is longer than one of those above.
  */
 
 /*
@@ -107,34 +126,22 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
  *	wakeup (vhost-vdpa's kick eventfd), where signalling one is refused
  * @stat_kicks: driver kicks signalled on @kickfd, under @kick_lock
  * @stat_kicks_held: driver kicks remembered in @kicked instead
- * @irq_lock: protects @cb, @cb_enabled, @irq_affinity and the @irq_*
- *	figures below; taken with interrupts off
- * @cb: the driver's used-buffer callback
+ * @irq_lock: protects @cb, @cb_enabled, @irq_affinity and the counters
+ *	below; taken in process context with softirqs off, never with
+ *	interrupts off, and held while the driver's callback runs
+ * @cb: the driver's used-buffer callback, and its eventfd (vhost-vdpa's
+ *	irqfd) if it gave one
  * @cb_enabled: the queue is ready, so @cb may run: virtio_vdpa disables
  *	a queue before it frees what @cb points to, sometimes without a
  *	reset (a probe that fails after DRIVER_OK)
  * @irq_affinity: the CPUs @cb runs on (set_vq_affinity, or sysfs
  *	vqN/irq_cb_affinity); all possible CPUs by default
- * @irq_cost: bytes the callback copied out of bounce pages per run
- *	where injected, a moving average: past VDUSE_IRQ_REMOTE_COST, and
- *	with the injecting thread saturated, it runs on another CPU
- * @irq_probe: remote runs left before the next is measured where
- *	injected
- * @irq_remote_ns: time remote runs of @cb took, in all
- * @irq_win_pid: the thread whose load is measured: the last to inject
- * @irq_win_start: local_clock() when its current window began
- * @irq_win_ran: its runtime plus @irq_remote_ns then
- * @irq_saturated: in the last window, that thread and the remote runs it
- *	handed off took at least VDUSE_IRQ_SATURATED percent of the time
- * @irq_other: the CPU of @irq_affinity remote runs go to when
- *	injected on @irq_other_for
- * @irq_other_for: the injecting CPU @irq_other was chosen for; nr_cpu_ids
- *	when none was, or @irq_affinity changed since
  * @irq_work: runs @cb on another CPU of @irq_affinity
  * @stat_irqs: VDUSE_VQ_INJECT_IRQ calls while the driver ran, under
  *	@irq_lock as the two below
  * @stat_cb_local: @cb runs on the injecting CPU
  * @stat_cb_remote: @cb runs in @irq_work
+ * @stat_irqfd: signals of the eventfd in @cb instead of a run
  * @affinity_attr: sysfs vqN/irq_cb_affinity
  * @stats_attr: sysfs vqN/stats
  * @attrs: the attributes of vqN, NULL-terminated
@@ -163,23 +170,15 @@ struct vduse_vq {
 	u64 stat_kicks;
 	u64 stat_kicks_held;
 
-	spinlock_t irq_lock; /* @cb .. @irq_other_for */
+	spinlock_t irq_lock; /* @cb .. @stat_irqfd; softirqs off */
 	struct vdpa_callback cb;
 	bool cb_enabled;
 	cpumask_var_t irq_affinity;
-	unsigned int irq_cost;
-	unsigned int irq_probe;
-	u64 irq_remote_ns;
-	pid_t irq_win_pid;
-	u64 irq_win_start;
-	u64 irq_win_ran;
-	bool irq_saturated;
-	unsigned int irq_other;
-	unsigned int irq_other_for;
 	struct work_struct irq_work;
 	u64 stat_irqs;
 	u64 stat_cb_local;
 	u64 stat_cb_remote;
+	u64 stat_irqfd;
 
 	struct device_attribute affinity_attr;
 	struct device_attribute stats_attr;
@@ -225,6 +224,7 @@ enum vduse_vq_stat {
 	VDUSE_VQ_STAT_IRQS,		/* injected while the driver ran */
 	VDUSE_VQ_STAT_CB_LOCAL,		/* callbacks run on the injecting CPU */
 	VDUSE_VQ_STAT_CB_REMOTE,	/* callbacks run on another CPU */
+	VDUSE_VQ_STAT_IRQFD,		/* driver eventfd signalled instead */
 	VDUSE_VQ_STATS
 };
 
@@ -424,6 +424,7 @@ void vduse_vqs_drop_kickfds(struct vduse_dev *vdev);
 void vduse_vqs_hold_kicks(struct vduse_dev *vdev, bool hold);
 void vduse_vqs_reset(struct vduse_dev *vdev);
 void vduse_vq_enable_cb(struct vduse_vq *vq, bool enable);
+void vduse_vq_set_cb(struct vduse_vq *vq, const struct vdpa_callback *cb);
 void vduse_vq_signal(struct vduse_dev *vdev, struct vduse_vq *vq);
 int vduse_vq_set_affinity(struct vduse_vq *vq, const struct cpumask *mask);
 void vduse_vq_stats_get(struct vduse_vq *vq, u64 st[VDUSE_VQ_STATS]);

@@ -5,16 +5,14 @@
  *
  * Locking (see "DOC: Locking" in vduse.h): a virtqueue's setup and state
  * are protected by its device's vduse_dev.lock; the kick eventfd by the
- * queue's kick_lock and the driver's callback by its irq_lock, both
- * spinlocks because kicks and interrupts come from atomic context.
+ * queue's kick_lock, a spinlock taken with interrupts off because kicks
+ * come from any context; the driver's callback by its irq_lock, taken
+ * with softirqs off in process context only.
  */
 
 #include <linux/eventfd.h>
 #include <linux/lockdep.h>
 #include <linux/mutex.h>
-#include <linux/sched.h>
-#include <linux/sched/clock.h>
-#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/topology.h>
 #include <linux/uaccess.h>
@@ -26,28 +24,6 @@
 
 /* The virtio specification's largest queue size. */
 #define VDUSE_VQ_SIZE_MAX	32768
-
-/*
- * A callback that copies back at least this many bytes from bounce pages
- * (per run, on average) is worth a hop to another CPU: the daemon serves
- * on meanwhile.  Below it, the hop costs more than it saves.
- */
-#define VDUSE_IRQ_REMOTE_COST	SZ_64K
-
-/* Remote runs between two measurements of the cost where injected. */
-#define VDUSE_IRQ_PROBE		32
-
-/*
- * The hop pays off only when the injecting thread is the bottleneck: a
- * polling daemon, or one thread serving everything from memory.  It is
- * taken to be when, over a window, that thread ran (or the remote runs
- * it handed off did) for at least this percentage of the time.  A
- * daemon that waits on its own workers (a thread pool doing file I/O)
- * has the time to run the callback itself, and a hop would only add a
- * wakeup on a CPU those workers need.
- */
-#define VDUSE_IRQ_SATURATED	50
-#define VDUSE_IRQ_WINDOW_NS	(10 * NSEC_PER_MSEC)
 
 static void vduse_vq_kick_work(struct work_struct *work);
 static void vduse_vq_irq_work(struct work_struct *work);
@@ -77,7 +53,6 @@ int vduse_vqs_alloc(struct vduse_dev *vdev)
 		if (!alloc_cpumask_var(&vq->irq_affinity, GFP_KERNEL))
 			goto out_free;
 		cpumask_copy(vq->irq_affinity, cpu_possible_mask);
-		vq->irq_other_for = nr_cpu_ids;
 	}
 
 	return 0;
@@ -375,8 +350,7 @@ long vduse_vq_setup_kickfd(struct vduse_dev *vdev, void __user *argp)
  * @vdev: the device
  * @argp: the daemon's __u32 virtqueue index
  *
- * Runs the driver's callback at once, with interrupts off as a hardware
- * interrupt would.
+ * Tells the driver, as vduse_vq_signal() says.
  *
  * Return: 0, -EFAULT, -EINVAL for a bad index or before DRIVER_OK,
  * -EBUSY while the device is suspended.
@@ -402,177 +376,117 @@ long vduse_vq_inject_irq(struct vduse_dev *vdev, void __user *argp)
 	return 0;
 }
 
-/* The driver's callback; interrupts are off. */
-static void vduse_vq_run_cb(struct vduse_vq *vq)
+/*
+ * Where the driver's callback runs.  The daemon's thread has the used
+ * ring's lines in its cache and is already in the kernel: running the
+ * callback there costs the callback alone.  Running it anywhere else
+ * costs a cross-CPU wakeup (an IPI, and a kworker switched in: a few
+ * microseconds on x86) plus the used ring's and the buffers' cache lines
+ * moving over, but leaves the daemon free to serve meanwhile.  The
+ * queue's affinity says which CPUs the driver wants its completions on
+ * (virtio_vdpa spreads queues as for MSI-X vectors, so blk-mq completes
+ * a request where it was submitted); a CPU of it runs the callback in
+ * place, any other hands it to one CPU of it.  What this trades: a
+ * daemon thread outside the mask pays a wakeup per batch, however cheap
+ * the callback; pinning it inside, or widening the mask, saves that.
+ * An eventfd given instead of a callback (vhost-vdpa's irqfd) is
+ * signalled in place: its wakeup goes to wherever the waiter is, and a
+ * hop first would be a second wakeup for the same interrupt.
+ */
+
+/*
+ * Tell the driver, under irq_lock: its eventfd (vhost-vdpa's irqfd)
+ * when it gave one, else its callback.  Returns whether the callback ran.
+ */
+static bool vduse_vq_notify(struct vduse_vq *vq)
 {
 	lockdep_assert_held(&vq->irq_lock);
 
-	if (vq->cb_enabled && vq->cb.callback)
-		vq->cb.callback(vq->cb.private);
+	if (!vq->cb_enabled)
+		return false;
+	if (vq->cb.trigger) {
+		eventfd_signal(vq->cb.trigger);
+		vq->stat_irqfd++;
+		return false;
+	}
+	if (!vq->cb.callback)
+		return false;
+	vq->cb.callback(vq->cb.private);
+	return true;
 }
 
 /*
- * A remote run, in a work item on the CPU vduse_vq_signal() chose: with
- * interrupts off as for a hardware interrupt, and softirqs the callback
- * raises run as it returns, as on the way out of one.
+ * A run handed over by vduse_vq_signal(), on a CPU of the affinity.  Like
+ * the local one: softirqs off, so that those the callback raises (NAPI,
+ * block completions) run as it returns; interrupts on.
  */
 static void vduse_vq_irq_work(struct work_struct *work)
 {
 	struct vduse_vq *vq = container_of(work, struct vduse_vq, irq_work);
-	u64 start;
 
-	local_bh_disable();
-	spin_lock_irq(&vq->irq_lock);
-	start = local_clock();
-	vduse_vq_run_cb(vq);
-	vq->irq_remote_ns += local_clock() - start;
-	vq->stat_cb_remote++;
-	spin_unlock_irq(&vq->irq_lock);
-	local_bh_enable();
+	spin_lock_bh(&vq->irq_lock);
+	if (vduse_vq_notify(vq))
+		vq->stat_cb_remote++;
+	spin_unlock_bh(&vq->irq_lock);
 }
 
 /*
- * Whether the injecting thread has been saturated lately: its runtime
- * plus that of the remote runs, over windows of VDUSE_IRQ_WINDOW_NS.  A
- * thread not seen before starts a window and counts as saturated until
- * it ends: the cost alone decides meanwhile.  A reset keeps the figure,
- * which is the thread's, not the driver's.  The runtime of a running
- * task lags by up to a tick, which a window of several absorbs.
- * Under irq_lock.
+ * The online CPU of the affinity a run injected on @cpu goes to: the
+ * first after @cpu (wrapping), in @cpu's NUMA node if one is there, so
+ * that the queues of many devices do not all land on the mask's first
+ * CPU; nr_cpu_ids if none is online.  Under irq_lock.
  */
-static bool vduse_vq_irq_saturated(struct vduse_vq *vq)
+static unsigned int vduse_vq_irq_cpu(struct vduse_vq *vq, unsigned int cpu)
 {
-	u64 now = local_clock();
-	u64 ran = current->se.sum_exec_runtime + vq->irq_remote_ns;
-	u64 elapsed;
-
-	if (vq->irq_win_pid != current->pid) {
-		vq->irq_win_pid = current->pid;
-		vq->irq_win_start = now;
-		vq->irq_win_ran = ran;
-		vq->irq_saturated = true;
-		return true;
-	}
-
-	elapsed = now - vq->irq_win_start;
-	if (elapsed >= VDUSE_IRQ_WINDOW_NS) {
-		vq->irq_saturated = (ran - vq->irq_win_ran) * 100 >=
-				    elapsed * VDUSE_IRQ_SATURATED;
-		vq->irq_win_start = now;
-		vq->irq_win_ran = ran;
-	}
-	return vq->irq_saturated;
-}
-
-/*
- * The online CPU of the affinity, other than @cpu, that a callback
- * injected on @cpu runs on; @cpu when there is none.  It is the first
- * after @cpu, in @cpu's NUMA node if one is there: near the memory the
- * daemon just wrote, and not the first CPU of the mask for every queue
- * of every device, which on a large machine would take all their remote
- * runs.  The choice is kept until the injecting CPU or the affinity
- * changes, or the CPU chosen goes offline.
- * Under irq_lock.
- */
-static unsigned int vduse_vq_irq_other(struct vduse_vq *vq, unsigned int cpu)
-{
-	const struct cpumask *node;
+	int nid = cpu_to_node(cpu);
 	unsigned int c, far = nr_cpu_ids;
-	int nid;
 
 	lockdep_assert_held(&vq->irq_lock);
 
-	if (vq->irq_other_for == cpu && cpu_online(vq->irq_other))
-		return vq->irq_other;
-
-	nid = cpu_to_node(cpu);
-	node = nid == NUMA_NO_NODE ? cpu_possible_mask : cpumask_of_node(nid);
 	for_each_cpu_wrap(c, vq->irq_affinity, cpu) {
-		if (c == cpu || !cpu_online(c))
+		if (!cpu_online(c))
 			continue;
-		if (cpumask_test_cpu(c, node)) {
-			far = c;
-			break;
-		}
+		if (nid == NUMA_NO_NODE || cpu_to_node(c) == nid)
+			return c;
 		if (far == nr_cpu_ids)
 			far = c;
 	}
-	if (far == nr_cpu_ids)
-		return cpu;
 
-	vq->irq_other = far;
-	vq->irq_other_for = cpu;
 	return far;
 }
 
-/*
- * Where the callback runs: @cpu, the injecting one, or another.  A CPU
- * outside the affinity hands it to one inside.  Inside, it runs here,
- * unless it has cost more than VDUSE_IRQ_REMOTE_COST lately and the
- * injecting thread is saturated; then another CPU of the affinity takes
- * it, and every VDUSE_IRQ_PROBE-th injection with no work pending runs
- * here again to measure.
- * Under irq_lock.
- */
-static unsigned int vduse_vq_irq_target(struct vduse_vq *vq,
-					unsigned int cpu)
-{
-	if (!cpumask_test_cpu(cpu, vq->irq_affinity))
-		return vduse_vq_irq_other(vq, cpu);
-	if (vq->irq_cost < VDUSE_IRQ_REMOTE_COST ||
-	    !vduse_vq_irq_saturated(vq))
-		return cpu;
-	if (vq->irq_probe)
-		vq->irq_probe--;
-	if (!vq->irq_probe && !work_pending(&vq->irq_work))
-		return cpu;
-
-	return vduse_vq_irq_other(vq, cpu);
-}
-
 /**
- * vduse_vq_signal() - run the driver's used-buffer callback
+ * vduse_vq_signal() - tell the driver a queue has used buffers
  * @vdev: the device
  * @vq: one of its virtqueues
  *
- * Runs it with interrupts off, as a hardware interrupt would, on a CPU
- * of the queue's affinity: here when this CPU is one, else in a work
- * item on one that is.  A callback that copies much out of bounce pages
- * (large reads), injected by a thread that has no time to spare, also
- * goes to another CPU of the affinity, so that the daemon serves on
- * while it runs; what it costs is measured here now and then.  A remote
- * run is not waited for; injections while one is pending run the
- * callback once, and it sees every buffer used before it runs.
- * Softirqs the callback raises run as it returns, as they would after a
- * hardware interrupt.  Does nothing unless the driver is running and the
- * queue ready.
+ * Signals the driver's eventfd when it gave one (vhost-vdpa), from here.
+ * Otherwise runs its callback here when this CPU is in the queue's
+ * affinity, else queues it on a CPU that is and returns without waiting;
+ * injections while that work is pending are covered by its one run.  The
+ * callback runs with softirqs off and interrupts on, for as long as the
+ * driver's batch takes.  Does nothing unless the driver is running
+ * and the queue ready.  Process context.
  */
 void vduse_vq_signal(struct vduse_dev *vdev, struct vduse_vq *vq)
 {
 	unsigned int cpu, target;
-	unsigned long bounced;
 
 	if (!(READ_ONCE(vdev->status) & VIRTIO_CONFIG_S_DRIVER_OK))
 		return;
 
-	local_bh_disable();
-	spin_lock_irq(&vq->irq_lock);
+	spin_lock_bh(&vq->irq_lock);
 	cpu = smp_processor_id();
-	target = vduse_vq_irq_target(vq, cpu);
+	target = cpu;
+	if (!vq->cb.trigger && !cpumask_test_cpu(cpu, vq->irq_affinity))
+		target = vduse_vq_irq_cpu(vq, cpu);
+	if (target == nr_cpu_ids)
+		target = cpu;
 	vq->stat_irqs++;
 	trace_vduse_vq_inject(vdev, vq->index, target);
-	if (target == cpu) {
+	if (target == cpu && vduse_vq_notify(vq))
 		vq->stat_cb_local++;
-		bounced = vduse_domain_bounced_back();
-		vduse_vq_run_cb(vq);
-		bounced = vduse_domain_bounced_back() - bounced;
-		/* Weigh the new figure a quarter. */
-		vq->irq_cost = (3ULL * vq->irq_cost +
-				min_t(unsigned long, bounced, SZ_1G)) / 4;
-		vq->irq_probe = VDUSE_IRQ_PROBE;
-	}
-	spin_unlock_irq(&vq->irq_lock);
-	local_bh_enable();
+	spin_unlock_bh(&vq->irq_lock);
 
 	if (target != cpu)
 		queue_work_on(target, system_highpri_wq, &vq->irq_work);
@@ -584,6 +498,7 @@ const char * const vduse_vq_stat_names[VDUSE_VQ_STATS] = {
 	[VDUSE_VQ_STAT_IRQS] = "irqs_injected",
 	[VDUSE_VQ_STAT_CB_LOCAL] = "callbacks_local",
 	[VDUSE_VQ_STAT_CB_REMOTE] = "callbacks_remote",
+	[VDUSE_VQ_STAT_IRQFD] = "irqfd_signals",
 };
 
 /**
@@ -591,7 +506,7 @@ const char * const vduse_vq_stat_names[VDUSE_VQ_STATS] = {
  * @vq: the virtqueue
  * @st: where to put them, by &enum vduse_vq_stat
  *
- * Takes the queue's spinlocks: any context but under them.
+ * Takes the queue's spinlocks: process context.
  */
 void vduse_vq_stats_get(struct vduse_vq *vq, u64 st[VDUSE_VQ_STATS])
 {
@@ -602,11 +517,12 @@ void vduse_vq_stats_get(struct vduse_vq *vq, u64 st[VDUSE_VQ_STATS])
 	st[VDUSE_VQ_STAT_KICKS_HELD] = vq->stat_kicks_held;
 	spin_unlock_irqrestore(&vq->kick_lock, flags);
 
-	spin_lock_irqsave(&vq->irq_lock, flags);
+	spin_lock_bh(&vq->irq_lock);
 	st[VDUSE_VQ_STAT_IRQS] = vq->stat_irqs;
 	st[VDUSE_VQ_STAT_CB_LOCAL] = vq->stat_cb_local;
 	st[VDUSE_VQ_STAT_CB_REMOTE] = vq->stat_cb_remote;
-	spin_unlock_irqrestore(&vq->irq_lock, flags);
+	st[VDUSE_VQ_STAT_IRQFD] = vq->stat_irqfd;
+	spin_unlock_bh(&vq->irq_lock);
 }
 
 /**
@@ -622,10 +538,9 @@ int vduse_vq_set_affinity(struct vduse_vq *vq, const struct cpumask *mask)
 	if (cpumask_empty(mask) || !cpumask_subset(mask, cpu_possible_mask))
 		return -EINVAL;
 
-	spin_lock_irq(&vq->irq_lock);
+	spin_lock_bh(&vq->irq_lock);
 	cpumask_copy(vq->irq_affinity, mask);
-	vq->irq_other_for = nr_cpu_ids;
-	spin_unlock_irq(&vq->irq_lock);
+	spin_unlock_bh(&vq->irq_lock);
 
 	return 0;
 }
@@ -640,9 +555,28 @@ int vduse_vq_set_affinity(struct vduse_vq *vq, const struct cpumask *mask)
  */
 void vduse_vq_enable_cb(struct vduse_vq *vq, bool enable)
 {
-	spin_lock_irq(&vq->irq_lock);
+	spin_lock_bh(&vq->irq_lock);
 	vq->cb_enabled = enable;
-	spin_unlock_irq(&vq->irq_lock);
+	spin_unlock_bh(&vq->irq_lock);
+}
+
+/**
+ * vduse_vq_set_cb() - the driver's used-buffer callback, or none
+ * @vq: the virtqueue
+ * @cb: the callback and its eventfd (vdpa_callback.trigger); NULL for none
+ *
+ * The eventfd stays the caller's (6.12 exports no way to take a
+ * reference of our own): vhost-vdpa holds it while it is set, dropping
+ * it only just before it sets another.  Once this returns, neither the
+ * old callback nor the old eventfd is used again.  Process context.
+ */
+void vduse_vq_set_cb(struct vduse_vq *vq, const struct vdpa_callback *cb)
+{
+	static const struct vdpa_callback none;
+
+	spin_lock_bh(&vq->irq_lock);
+	vq->cb = cb ? *cb : none;
+	spin_unlock_bh(&vq->irq_lock);
 }
 
 /**
@@ -667,13 +601,8 @@ void vduse_vqs_reset(struct vduse_dev *vdev)
 		memset(&vq->state, 0, sizeof(vq->state));
 		vq->ready = false;
 
-		spin_lock_irq(&vq->irq_lock);
-		vq->cb.callback = NULL;
-		vq->cb.private = NULL;
-		vq->cb_enabled = false;
-		/* The next driver's completions start where injected. */
-		vq->irq_cost = 0;
-		spin_unlock_irq(&vq->irq_lock);
+		vduse_vq_enable_cb(vq, false);
+		vduse_vq_set_cb(vq, NULL);
 
 		/*
 		 * As in mainline, the eventfd goes with the driver's session:

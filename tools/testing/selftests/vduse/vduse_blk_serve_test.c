@@ -4,8 +4,8 @@
  * the bounce domain: the kernel's virtio-blk driver reads what the daemon
  * holds and the daemon receives what the driver writes.  Also: a daemon
  * that exits and another that takes the running device over, kicks that
- * arrive before the eventfd, interrupt affinity, where large completions
- * run, daemon memory (umem),
+ * arrive before the eventfd, interrupt affinity, where completions run,
+ * daemon memory (umem),
  * VDUSE_IOTLB_GET_FD's rules, the bounce domain's lifetime across
  * detaches, kick/irq ioctl errors and the sysfs attributes.
  */
@@ -473,30 +473,22 @@ TEST_F(serve, irq_other_cpu_follows_the_injecting_one)
 	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
 }
 
-/*
- * Start a polling daemon whose thread runs on CPU 0, attach, and move
- * this thread to CPU 1: each has a CPU of its own.
- */
-static int attach_polling_on_cpu0(struct _test_data_serve *self,
-				  char *path, size_t size)
+/* vq0/stats: callbacks run on the injecting CPU and elsewhere; 0 if read. */
+static int cb_counts(unsigned long long *local, unsigned long long *remote)
 {
-	if (pin_self(0))
+	char buf[256];
+
+	if (vduse_sysfs_read(SYSFS "/vq0/stats", buf, sizeof(buf)) <= 0)
 		return -1;
-	self->srv.spin = 1;
-	if (attach(self, 0) || pin_self(1))
-		return -1;
-	return blockdev(path, size);
+	return sscanf(buf, "%*u %*u %*u %llu %llu", local, remote) == 2 ?
+	       0 : -1;
 }
 
-/*
- * Direct reads of bs bytes, n of them, round the disk; each is checked
- * against the daemon's pattern.  Returns how many callbacks ran in a
- * work item meanwhile (the workqueue trace), or -1 on a bad read.
- */
-static int remote_runs_over(const char *path, size_t bs, int n)
+/* Direct reads of bs bytes, n of them, each checked; 0 if all good. */
+static int reads(const char *path, size_t bs, int n)
 {
 	uint8_t *buf;
-	int dev, i, on1, ok = 1;
+	int dev, i, ok = 1;
 
 	dev = open(path, O_RDONLY | O_DIRECT);
 	if (dev < 0)
@@ -505,70 +497,62 @@ static int remote_runs_over(const char *path, size_t bs, int n)
 		close(dev);
 		return -1;
 	}
-	trace_irq_works(1);
 	for (i = 0; i < n && ok; i++)
 		ok = read_matches(dev, buf, bs,
 				  (i * bs) % (CAPACITY * 512)) == 1;
 	free(buf);
 	close(dev);
-	/* The last remote run may still be on its way. */
-	usleep(100000);
-	return ok ? irq_work_cpus(1, &on1) : -1;
+	return ok ? 0 : -1;
 }
 
 /*
- * Large completions (1 MiB reads: 1 MiB copied out of bounce pages each)
- * move to another CPU when the injecting thread is saturated, a daemon
- * that polls, and stay inside VDUSE_VQ_INJECT_IRQ when it has time to
- * spare (here, it sleeps 20 ms over each request).  Small ones (4 KiB)
- * stay anyway, and a reset forgets what the last driver's cost.
+ * The callback runs where injected when that CPU is in the queue's
+ * affinity, and on a CPU of the mask otherwise, whatever it costs: with
+ * the daemon's thread on CPU 0, reads small and large all count in
+ * callbacks_local while the mask holds CPU 0, and none does, some in
+ * callbacks_remote, while it holds only CPU 1.
  */
-TEST_F_TIMEOUT(serve, irq_large_completions_leave_a_busy_daemon, 120)
+TEST_F(serve, irq_runs_where_injected_inside_the_mask)
 {
+	static const struct {
+		const char *mask;
+		size_t bs;
+	} run[] = {
+		{ "1", 4096 }, { "1", 1 << 20 }, { "3", 1 << 20 },
+		{ "2", 4096 }, { "2", 1 << 20 },
+	};
+	unsigned long long l0, r0, l1, r1;
 	char path[128];
-	int n;
+	unsigned int i;
 
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		SKIP(return, "one CPU: nowhere else to run");
-	if (trace_irq_works(1))
-		SKIP(return, "no tracefs");
 
-	ASSERT_EQ(0, attach_polling_on_cpu0(self, path, sizeof(path)));
+	/* The server's thread inherits this one's CPU. */
+	ASSERT_EQ(0, pin_self(0));
+	ASSERT_EQ(0, attach(self, 0));
+	ASSERT_EQ(0, pin_self(1));
+	ASSERT_EQ(0, blockdev(path, sizeof(path)));
 
-	n = remote_runs_over(path, 1 << 20, 64);
-	TH_LOG("a polling daemon, 64 reads of 1 MiB: %d remote runs", n);
-	EXPECT_LT(0, n);
+	for (i = 0; i < ARRAY_SIZE(run); i++) {
+		ASSERT_EQ(0, vduse_sysfs_write(SYSFS "/vq0/irq_cb_affinity",
+					       run[i].mask));
+		ASSERT_EQ(0, cb_counts(&l0, &r0));
+		ASSERT_EQ(0, reads(path, run[i].bs, 16));
+		/* A remote run may still be on its way. */
+		usleep(100000);
+		ASSERT_EQ(0, cb_counts(&l1, &r1));
+		TH_LOG("mask %s, 16 reads of %zu: %llu local, %llu remote",
+		       run[i].mask, run[i].bs, l1 - l0, r1 - r0);
+		if (strcmp(run[i].mask, "2")) {
+			EXPECT_LE(16, l1 - l0);
+			EXPECT_EQ(0, r1 - r0);
+		} else {
+			EXPECT_EQ(0, l1 - l0);
+			EXPECT_LE(1, r1 - r0);
+		}
+	}
 
-	/* The cost is measured again every 32nd remote run. */
-	EXPECT_LE(0, remote_runs_over(path, 4096, 500));
-	n = remote_runs_over(path, 4096, 500);
-	TH_LOG("then 500 reads of 4 KiB: %d remote runs", n);
-	EXPECT_EQ(0, n);
-
-	/* A reset, with the cost high: the new driver starts inline. */
-	EXPECT_LT(0, remote_runs_over(path, 1 << 20, 64));
-	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
-	vduse_blk_server_stop(&self->srv);
-	self->serving = 0;
-	/* The new server starts serving on the next DRIVER_OK. */
-	__atomic_store_n(&self->ctl.statuses, 0, __ATOMIC_RELEASE);
-	ASSERT_EQ(0, attach_polling_on_cpu0(self, path, sizeof(path)));
-	n = remote_runs_over(path, 4096, 100);
-	TH_LOG("after a reset, 100 reads of 4 KiB: %d remote runs", n);
-	EXPECT_EQ(0, n);
-
-	/*
-	 * A daemon with time to spare runs even large completions, once
-	 * it has been seen to have it (over 10 ms).
-	 */
-	__atomic_store_n(&self->srv.spin, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&self->srv.delay_ms, 20, __ATOMIC_RELAXED);
-	EXPECT_LE(0, remote_runs_over(path, 1 << 20, 4));
-	n = remote_runs_over(path, 1 << 20, 16);
-	TH_LOG("a daemon that sleeps, 16 reads of 1 MiB: %d remote runs", n);
-	EXPECT_EQ(0, n);
-
-	trace_irq_works(0);
 	pin_self(-1);
 	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
 }
