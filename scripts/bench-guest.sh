@@ -94,6 +94,7 @@ step=0
 
 fail() {
 	echo "bench: $*" >&2
+	echo "$*" >> "$out/errors.txt"
 	errors=$((errors + 1))
 }
 

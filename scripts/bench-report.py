@@ -243,7 +243,8 @@ def main():
     w("")
     if not data["complete"]:
         w("**Incomplete run** (exit code %d, %d failed fio run(s)): "
-          "figures may be missing.\n" % (a.exit_code, len(failed)))
+          "figures may be missing; see *Failed runs*.\n" % (
+              a.exit_code, len(failed)))
     w("Commit %s. %s guest (%s vCPUs, %s MB) on %s (%s CPUs), %s; fio "
       "%s s + %s s ramp per run, %s repetition(s); whole run %d s "
       "(%.1f min)." % (
@@ -338,8 +339,33 @@ def main():
         w("")
         w("Cells below 1.0: %s." % (", ".join(below) if below else "none"))
         w("")
+        # One cell's three pairs say little on a noisy host; the pairs of
+        # every shape together say more about a job.
+        pooled = {}
+        w("Pooled over the device shapes: every repetition's ours/stock "
+          "pair of a job.")
+        w("")
+        w("| job | pairs | median | 25%-75% | geometric mean | pairs ours "
+          "ahead |")
+        w("|---|---|---|---|---|---|")
+        for jn in jobs + ["all"]:
+            per = [x for k, e in table.items() if e.get("ours_stock")
+                   and (jn == "all" or k.endswith(" " + jn))
+                   for x in e["ours_stock"]["per_rep"]]
+            if len(per) < 2:
+                continue
+            q = statistics.quantiles(per, n=4)
+            pooled[jn] = {"pairs": len(per),
+                          "median": statistics.median(per),
+                          "q1": q[0], "q3": q[2], "geomean": geomean(per),
+                          "ahead": sum(1 for x in per if x > 1)}
+            p = pooled[jn]
+            w("| %s | %d | **%.2f** | %.2f-%.2f | %.2f | %d of %d |" % (
+                jn, p["pairs"], p["median"], p["q1"], p["q3"],
+                p["geomean"], p["ahead"], p["pairs"]))
+        w("")
         data["matrix"][b] = {"cells": table, "geomean_ours_stock": gm,
-                             "below_1": below}
+                             "below_1": below, "pooled": pooled}
         png = "%s-%s.png" % (base, b)
         if chart(os.path.join(a.results, png),
                  "qemu-storage-daemon %s: IOPS (median, min-max), %s" % (
@@ -467,9 +493,18 @@ def main():
                                     fmt_spread(cp.get("stock", {}).get(key))))
         w("")
 
-    if failed:
+    errors = []
+    try:
+        with open(os.path.join(a.out, "errors.txt")) as f:
+            errors = [line.strip() for line in f if line.strip()]
+    except OSError:
+        pass
+    data["errors"] = errors
+    if failed or errors:
         w("## Failed runs")
         w("")
+        for e in errors:
+            w("- %s" % e)
         for r in failed:
             w("- %s %s %s %s %s rep %s: %s" % (
                 r["section"], r["target"], r["backend"], r["config"],
