@@ -54,6 +54,10 @@ JOBS_SEL=${BENCH_JOBS:-randread-4k-qd1 randread-4k-qd32}
 PEERS=${BENCH_PEERS:-ours stock ublk null_blk}
 PEER_JOBS=${BENCH_PEER_JOBS:-randread-4k-qd1 randread-4k-qd32 randread-4k-4jobs-qd128}
 PEER_QSIZE=${BENCH_PEER_QSIZE:-256}
+# BENCH_PEER_CPUS=0: the peers' daemon and fio on those CPUs only.
+PEER_CPUS=${BENCH_PEER_CPUS:-}
+PIN=()
+[ -z "$PEER_CPUS" ] || PIN=(taskset -c "$PEER_CPUS")
 CTL=${BENCH_CTL:-0}
 
 sel=$VDUSE_TOP/tools/testing/selftests/vduse
@@ -235,7 +239,7 @@ daemon_counters() {
 
 vnull_start() {	# QSIZE
 	: > "$out/daemon.out"
-	"$vnull" "$name" "$1" > "$out/daemon.out" 2> "$out/daemon.err" &
+	"${PIN[@]}" "$vnull" "$name" "$1" > "$out/daemon.out" 2> "$out/daemon.err" &
 	DAEMON_PID=$!
 	wait_for 20 grep -q ready "$out/daemon.out"
 }
@@ -244,7 +248,7 @@ vnull_start() {	# QSIZE
 UBLK_DEV=
 ublk_start() {
 	: > "$out/daemon.out"
-	"$unull" -q 1 -d "$1" -s "$(numfmt --from=iec "$SIZE")" \
+	"${PIN[@]}" "$unull" -q 1 -d "$1" -s "$(numfmt --from=iec "$SIZE")" \
 		> "$out/daemon.out" 2> "$out/daemon.err" &
 	DAEMON_PID=$!
 	wait_for 20 grep -q ublkb "$out/daemon.out" || return 1
@@ -288,14 +292,15 @@ run_job() {
 	local section=$1 target=$2 backend=$3 config=$4 dev=$5 rep=$6
 	local jn=$7 rw=$8 bs=$9 qd=${10} nj=${11}
 	local f=fio/$section-$target-$backend-$config-$jn-$rep.json
-	local c0 c1 d0='{}' d1='{}' v0='' v1='' iops
+	local c0 c1 d0='{}' d1='{}' v0='' v1='' iops pin=()
 	step=$((step + 1))
 	if [ "$section" = peers ]; then
 		d0=$(daemon_counters)
 		v0=$(vq_stats "$name")
+		pin=("${PIN[@]}")
 	fi
 	c0=$(cpu_now)
-	fio --name="$jn" --filename="/dev/$dev" --rw="$rw" --bs="$bs" \
+	"${pin[@]}" fio --name="$jn" --filename="/dev/$dev" --rw="$rw" --bs="$bs" \
 		--iodepth="$qd" --numjobs="$nj" --group_reporting \
 		--ioengine=libaio --direct=1 --time_based --runtime="$RUNTIME" \
 		--ramp_time="$RAMP" --norandommap --randrepeat=0 \
@@ -499,6 +504,7 @@ printf '%s\n' "${ALL_JOBS[@]}" > "$out/jobs.tsv"
 	echo " \"size\": \"$SIZE\", \"configs\": \"$CONFIGS\", \"backends\": \"$BACKENDS\","
 	echo " \"targets\": \"$TARGETS\", \"jobs\": \"$JOBS_SEL\","
 	echo " \"peers\": \"$PEERS\", \"peer_jobs\": \"$PEER_JOBS\", \"peer_qsize\": $PEER_QSIZE,"
+	echo " \"peer_cpus\": \"$PEER_CPUS\","
 	echo " \"hz\": $(getconf CLK_TCK),"
 	echo " \"fio\": \"$(fio --version)\","
 	echo " \"qsd\": \"$(qemu-storage-daemon --version | head -n 1)\""

@@ -384,8 +384,10 @@ def main():
         w("One queue of %s on each: scripts/bench-vduse-null.c on ours and "
           "on stock (the selftests' block server, no data touched), "
           "scripts/bench-ublk-null.c (one io_uring, no data touched; "
-          "ublk_drv copies to and from its buffer), null_blk." %
-          cfg.split("x")[1])
+          "ublk_drv copies to and from its buffer), null_blk.%s" % (
+              cfg.split("x")[1],
+              " The daemon and fio pinned to CPU(s) %s." % env["peer_cpus"]
+              if env.get("peer_cpus") else ""))
         w("")
         w("| job | ours | stock | ublk | null_blk | ours/ublk | stock/ublk "
           "| ours/stock |")

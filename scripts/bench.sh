@@ -25,6 +25,8 @@
 #   BENCH_PEERS		ours stock ublk null_blk	null disks, no daemon
 #   BENCH_PEER_JOBS	randread-4k-qd1 randread-4k-qd32 randread-4k-4jobs-qd128
 #   BENCH_PEER_QSIZE	256			queue size (ublk: tags)
+#   BENCH_PEER_CPUS	(all)			e.g. 0: the peers' daemon and
+#						fio pinned there
 #   BENCH_CTL		0			1	control path
 #   BENCH_CYCLES [50], BENCH_STATUS_ITERS [10000], BENCH_SIZE [1G]
 #   BENCH_TAG		a suffix for the report's name
