@@ -71,8 +71,15 @@ cc -O2 -g -Wall -Wextra -Werror -I"$top/include/uapi" \
 cc -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -I"$top/include/uapi" \
 	-o "$out/bench-vduse-null" "$top/scripts/bench-vduse-null.c" \
 	"$top/tools/testing/selftests/vduse/vduse_lib.c" -lpthread
-[ -r /usr/include/liburing.h ] ||
-	{ echo "bench: liburing.h missing: apt-get install liburing-dev" >&2; exit 1; }
+# What only the bench needs: the ublk peer's liburing and the charts'
+# matplotlib (make deps leaves both out of the test machine's set).
+if [ ! -r /usr/include/liburing.h ] ||
+   ! /usr/bin/python3 -c 'import matplotlib' 2> /dev/null; then
+	echo "bench: installing liburing-dev and python3-matplotlib"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		liburing-dev python3-matplotlib > /dev/null ||
+		{ echo "bench: cannot install liburing-dev python3-matplotlib" >&2; exit 1; }
+fi
 cc -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-o "$out/bench-ublk-null" "$top/scripts/bench-ublk-null.c" -luring -lpthread
 
