@@ -41,7 +41,7 @@ help:
 	@echo "make           build vduse.ko (KDIR=$(KDIR)) and the selftests"
 	@echo "make check     run the selftests in a QEMU guest (T=<test> for one)"
 	@echo "make vm        interactive guest shell with the module built"
-	@echo "make demo      a virtio-blk disk served from userspace, end to end"
+	@echo "make demo      a virtio-blk disk and a virtio-fs directory served from userspace"
 	@echo "make bench     fio and control path: ours vs Debian's vduse vs null_blk"
 	@echo "make lint      checkpatch, sparse, kernel-doc, ABI and docs checks"
 	@echo "make intree    build the driver inside linux-source-6.12"
