@@ -90,7 +90,7 @@ static int vduse_dev_open(struct inode *inode, struct file *file)
 	else if (vdev->daemon)
 		ret = -EBUSY;
 	else
-		vdev->daemon = file;
+		WRITE_ONCE(vdev->daemon, file);
 	mutex_unlock(&vdev->lock);
 	if (ret)
 		return ret;
@@ -113,7 +113,9 @@ static int vduse_dev_release_file(struct inode *inode, struct file *file)
 	vduse_umem_drop(vdev);
 
 	mutex_lock(&vdev->lock);
-	vdev->daemon = NULL;
+	WRITE_ONCE(vdev->daemon, NULL);
+	/* What a FUSE daemon left in flight is answered for it. */
+	vduse_fsq_daemon_gone(vdev);
 	mutex_unlock(&vdev->lock);
 	put_device(&vdev->dev);
 

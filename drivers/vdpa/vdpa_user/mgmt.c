@@ -133,6 +133,7 @@ static int vduse_mgmt_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 	/* From here on the vdpa device's release puts vdev. */
 	vv->vdev = vdev;
 	vduse_cvq_init(vv);
+	vduse_fsq_init(vv);
 
 	ret = vduse_iotlbs_alloc(vv, vdev->nas);
 	if (ret)
@@ -200,6 +201,7 @@ static void vduse_mgmt_dev_del(struct vdpa_mgmt_dev *mdev,
 	vdev->vdpa = NULL;
 	vdev->attached = false;
 	mutex_unlock(&vdev->lock);
+	vduse_fsq_stop(vdpa_to_vduse(vdpa));
 	vduse_vdpa_reset_state(vdev);
 	/*
 	 * What vhost-vdpa mapped goes with the attachment: the daemon drops

@@ -81,6 +81,8 @@ static void vduse_vdpa_kick_vq(struct vdpa_device *vdpa, u16 idx)
 	vduse_vq_kick(vduse_vdpa_vq(vdpa, idx));
 	if (unlikely(idx == READ_ONCE(vdpa_to_vdev(vdpa)->cvq_index)))
 		vduse_cvq_kicked(vdpa_to_vduse(vdpa));
+	if (unlikely(vdpa_to_vdev(vdpa)->device_id == VIRTIO_ID_FS))
+		vduse_fsq_kicked(vdpa_to_vduse(vdpa));
 }
 
 static void vduse_vdpa_set_vq_cb(struct vdpa_device *vdpa, u16 idx,
@@ -500,6 +502,7 @@ static int vduse_vdpa_reset(struct vdpa_device *vdpa)
 	/* Whatever the daemon said, the kernel side starts over. */
 	WRITE_ONCE(vdpa_to_vduse(vdpa)->bounce_used, false);
 	vduse_cvq_stop(vdpa_to_vduse(vdpa));
+	vduse_fsq_stop(vdpa_to_vduse(vdpa));
 	vduse_vdpa_reset_state(vdev);
 
 	return ret ? -EIO : 0;

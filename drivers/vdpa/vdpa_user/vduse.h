@@ -89,6 +89,7 @@
  * The control virtqueue watchdog (cvq.c, a work item) takes
  * ``vduse_dev.lock``, then the bounce domain's lock inside it, then
  * ``msg_lock`` to break the device; it is cancelled with no VDUSE lock held.
+ * The virtio-fs reaper (fsq.c) does the same without ``msg_lock``.
  *
  * A request to the daemon (vduse_msg_send()) is sent with no VDUSE lock
  * held, and may wait up to msg_timeout seconds, under cf_lock when the
@@ -388,6 +389,7 @@ enum vduse_run_state {
  *	on belong to @cvq_work
  * @cvq_used: the used index when the daemon last made progress
  * @cvq_deadline: when the daemon must have used a buffer, in jiffies
+ * @fsq_work: answers virtio-fs requests while no daemon is there (fsq.c)
  */
 struct vduse_vdpa {
 	struct vdpa_device vdpa;
@@ -401,6 +403,7 @@ struct vduse_vdpa {
 	bool cvq_watching;
 	u16 cvq_used;
 	unsigned long cvq_deadline;
+	struct work_struct fsq_work;
 };
 
 static inline struct vduse_vdpa *vdpa_to_vduse(struct vdpa_device *vdpa)
@@ -505,5 +508,10 @@ extern const struct dma_map_ops vduse_dma_ops;
 void vduse_cvq_init(struct vduse_vdpa *vv);
 void vduse_cvq_kicked(struct vduse_vdpa *vv);
 void vduse_cvq_stop(struct vduse_vdpa *vv);
+
+void vduse_fsq_init(struct vduse_vdpa *vv);
+void vduse_fsq_kicked(struct vduse_vdpa *vv);
+void vduse_fsq_daemon_gone(struct vduse_dev *vdev);
+void vduse_fsq_stop(struct vduse_vdpa *vv);
 
 #endif /* _VDUSE_VDUSE_H */
