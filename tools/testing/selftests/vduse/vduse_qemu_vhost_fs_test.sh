@@ -55,7 +55,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 # Whatever hangs, the guest ends in time for the test to report.
-(sleep 200; echo GUEST-WATCHDOG; poweroff -f) &
+(sleep 460; echo GUEST-WATCHDOG; poweroff -f) &
 echo "GUEST-UP"
 mount -t virtiofs $TAG /mnt || echo "GUEST-MOUNT-FAILED"
 echo "GUEST-READ: \$(cat /mnt/host.txt)"
@@ -76,8 +76,8 @@ chmod +x $g/init
 (cd $g && find . | cpio -o -H newc 2> /dev/null) > /tmp/vduse-fs-guest.cpio
 
 log=/tmp/vduse-fs-guest.log
-# Within the runner's 300 s, so that what follows still reports.
-NESTED_TIMEOUT=250 nested_qemu /tmp/vduse-fs-guest.cpio $log \
+# Within the runner's 600 s, so that what follows still reports.
+NESTED_TIMEOUT=500 nested_qemu /tmp/vduse-fs-guest.cpio $log \
 	-device "vhost-vdpa-device-pci,vhostdev=$node,disable-legacy=on" \
 	-append "console=ttyS0 panic=-1 loglevel=4 lpj=2000000 no_timer_check"
 rc=$?
