@@ -2,10 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # `make bench`, the report: read what scripts/bench-guest.sh left in the
-# VM's output directory and write bench/results/<date>-<kernel>.md (the
-# tables) and .json (the same figures with every repetition, for
-# machines).  Medians over the repetitions, spread as min-max (stdev in
-# the JSON); ratios are of medians.
+# VM's output directory and write bench/results/<date>-<kernel>[-tag].md
+# (the tables), .json (the same figures with every repetition) and one
+# chart per backend (.png, with python3-matplotlib).
+#
+# Each cell: the median over the repetitions, with min-max.  Ratios: of
+# the medians, and in brackets the min-max of the per-repetition ratios
+# (ours and stock of one repetition ran back to back, so each pair saw
+# the same moment of the machine).
 import argparse
 import json
 import math
@@ -13,14 +17,15 @@ import os
 import statistics
 import sys
 
-METRICS = ("iops", "bw_kib", "clat_mean_us", "clat_p99_us")
+# vqN/stats, in its order; later trees may append fields.
+VQ_STATS = ("kicks", "kicks_held", "irqs", "cb_local", "cb_remote", "irqfd")
 
 
 def jsonl(path):
     if not os.path.exists(path):
         return []
     with open(path) as f:
-        return [json.loads(l) for l in f if l.strip()]
+        return [json.loads(line) for line in f if line.strip()]
 
 
 def load(path, default):
@@ -31,23 +36,32 @@ def load(path, default):
         return default
 
 
+def fio_result(path):
+    """IOPS, bandwidth and latencies of the direction that moved more."""
+    try:
+        with open(path) as f:
+            j = json.load(f)["jobs"][0]
+    except (OSError, ValueError, KeyError, IndexError) as e:
+        return {"error": "no fio result: %s" % e}
+    d = j["write"] if j["write"]["io_bytes"] > j["read"]["io_bytes"] \
+        else j["read"]
+    if j.get("error") or not d["iops"]:
+        return {"error": "fio error %d" % j.get("error", 0)}
+    pct = d["clat_ns"].get("percentile", {})
+    return {"iops": d["iops"], "bw_kib": d["bw"],
+            "clat_mean_us": d["clat_ns"]["mean"] / 1e3,
+            "clat_p99_us": pct.get("99.000000", 0) / 1e3,
+            "ios": d["total_ios"]}
+
+
 def summary(values):
     values = [v for v in values if v is not None]
     if not values:
         return None
-    return {
-        "median": statistics.median(values),
-        "min": min(values),
-        "max": max(values),
-        "stdev": statistics.stdev(values) if len(values) > 1 else 0.0,
-        "values": values,
-    }
-
-
-def ratio(a, b):
-    if not a or not b or not b["median"]:
-        return None
-    return a["median"] / b["median"]
+    return {"median": statistics.median(values), "min": min(values),
+            "max": max(values),
+            "stdev": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "values": values}
 
 
 def geomean(values):
@@ -67,20 +81,109 @@ def fmt_num(v):
     return "%.2f" % v
 
 
-def fmt_spread(s, scale=1.0):
+def fmt_spread(s):
     if not s:
         return "-"
-    med = fmt_num(s["median"] * scale)
     if len(s["values"]) < 2:
-        return med
-    return "%s (%s-%s)" % (med, fmt_num(s["min"] * scale),
-                           fmt_num(s["max"] * scale))
+        return fmt_num(s["median"])
+    return "%s (%s-%s)" % (fmt_num(s["median"]), fmt_num(s["min"]),
+                           fmt_num(s["max"]))
 
 
 def fmt_ratio(r):
-    if r is None:
+    if not r or r.get("ratio") is None:
         return "-"
-    return "%.2f" % r if r >= 0.1 else "%.3f" % r
+    if r.get("min") is None or r["min"] == r["max"]:
+        return "%.2f" % r["ratio"]
+    return "**%.2f** (%.2f-%.2f)" % (r["ratio"], r["min"], r["max"])
+
+
+def paired_ratio(a_runs, b_runs, metric="iops"):
+    """Ratio of medians, and the min-max of the ratios rep by rep."""
+    a = summary([r[metric] for r in a_runs])
+    b = summary([r[metric] for r in b_runs])
+    if not a or not b or not b["median"]:
+        return None
+    by_rep = {r["rep"]: r[metric] for r in b_runs}
+    per = [r[metric] / by_rep[r["rep"]] for r in a_runs
+           if by_rep.get(r["rep"])]
+    return {"ratio": a["median"] / b["median"],
+            "min": min(per) if per else None,
+            "max": max(per) if per else None, "per_rep": per}
+
+
+def per_io(runs, hz, window_s):
+    """Counters per request over the peers' runs (medians)."""
+    out = {}
+    vals = {}
+    for r in runs:
+        d0, d1 = r.get("daemon0") or {}, r.get("daemon1") or {}
+        served = d1.get("served", 0) - d0.get("served", 0)
+        # The /proc/stat window holds the ramp and fio's start and end
+        # too: the daemon's count is the window's, fio's is not.
+        ios = served if served > 0 else r["iops"] * window_s
+        if ios <= 0:
+            continue
+        c0, c1 = r.get("cpu0") or [], r.get("cpu1") or []
+        v = {}
+        if len(c0) == 2 and len(c1) == 2:
+            v["cpu_us"] = (c1[0] - c0[0]) * 1e6 / hz / ios
+            v["ctxt"] = (c1[1] - c0[1]) / ios
+        if served > 0:
+            v["daemon_wakeups"] = (d1.get("wakeups", 0) -
+                                   d0.get("wakeups", 0)) / served
+            if "injects" in d1:
+                v["injects"] = (d1["injects"] - d0.get("injects", 0)) / served
+        q0, q1 = r.get("vq0") or [], r.get("vq1") or []
+        if q0 and len(q0) == len(q1):
+            for i, k in enumerate(VQ_STATS[:len(q0)]):
+                v["vq_" + k] = (q1[i] - q0[i]) / ios
+        for k, x in v.items():
+            vals.setdefault(k, []).append(x)
+    for k, xs in vals.items():
+        out[k] = statistics.median(xs)
+    return out
+
+
+def chart(path, title, cells, targets, ylabel):
+    """Grouped bars, one group per cell, median with min-max bars."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    colors = {"ours": "#1f77b4", "stock": "#ff7f0e", "ublk": "#2ca02c",
+              "null_blk": "#7f7f7f"}
+    targets = [t for t in targets
+               if any(c[1].get(t) for c in cells)]
+    n = len(targets)
+    width = 0.8 / max(n, 1)
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(cells) + 2), 4.5))
+    for i, t in enumerate(targets):
+        xs, ys, lo, hi = [], [], [], []
+        for k, (_, e) in enumerate(cells):
+            s = e.get(t)
+            if not s:
+                continue
+            xs.append(k - 0.4 + width * (i + 0.5))
+            ys.append(s["median"])
+            lo.append(s["median"] - s["min"])
+            hi.append(s["max"] - s["median"])
+        ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=t,
+               color=colors.get(t))
+    ax.set_xticks(range(len(cells)))
+    ax.set_xticklabels([c[0] for c in cells], rotation=30, ha="right",
+                       fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return True
 
 
 def main():
@@ -93,84 +196,58 @@ def main():
 
     env = load(os.path.join(a.out, "env.json"), {})
     host = load(os.path.join(a.out, "host.json"), {})
-    runs = jsonl(os.path.join(a.out, "runs.jsonl"))
+    host_end = load(os.path.join(a.out, "host-end.json"), {})
+    raw = jsonl(os.path.join(a.out, "runs.jsonl"))
     ctl = jsonl(os.path.join(a.out, "ctl.jsonl"))
     devices = jsonl(os.path.join(a.out, "devices.jsonl"))
-    jobs = env.get("jobs", [])
-    job_names = [j["name"] for j in jobs] or sorted({r["job"] for r in runs})
-    backends = env.get("backends") or sorted(
-        {r["backend"] for r in runs if r["target"] != "null_blk"})
     kernel = env.get("kernel", "unknown")
     date = host.get("date", "")[:10] or "unknown"
+    tag = host.get("tag", "")
+    hz = env.get("hz", 100)
+    window = env.get("runtime_s", 0) + env.get("ramp_s", 0)
 
-    # fio: backend -> job -> target -> metric -> summary
-    fio = {}
-    failed = [r for r in runs if "error" in r]
-    for b in backends:
-        fio[b] = {}
-        for jn in job_names:
-            entry = {}
-            for t in ("ours", "stock", "null_blk"):
-                rs = [r for r in runs if r["job"] == jn and r["target"] == t
-                      and (t == "null_blk" or r["backend"] == b)
-                      and "error" not in r]
-                if rs:
-                    entry[t] = {m: summary([r.get(m) for r in rs])
-                                for m in METRICS}
-            o, s, n = (entry.get(t) for t in ("ours", "stock", "null_blk"))
-            entry["ratios"] = {
-                "iops_ours_stock": ratio(o and o["iops"], s and s["iops"]),
-                "iops_ours_null_blk": ratio(o and o["iops"], n and n["iops"]),
-                "clat_stock_ours": ratio(s and s["clat_mean_us"],
-                                         o and o["clat_mean_us"]),
-                "clat_null_blk_ours": ratio(n and n["clat_mean_us"],
-                                            o and o["clat_mean_us"]),
-                "p99_stock_ours": ratio(s and s["clat_p99_us"],
-                                        o and o["clat_p99_us"]),
-            }
-            fio[b][jn] = entry
+    runs, failed = [], []
+    for r in raw:
+        r.update(fio_result(os.path.join(a.out, r["fio"])))
+        (failed if "error" in r else runs).append(r)
 
-    # Control path: target -> figure -> summary
-    modules = [c for c in ctl if c.get("type") == "module"]
-    cp = {}
-    for t in ("ours", "stock"):
-        cyc = [c["result"] for c in ctl
-               if c.get("type") == "cycles" and c["target"] == t]
-        st = [c["result"] for c in ctl
-              if c.get("type") == "status" and c["target"] == t]
-        if not cyc and not st:
-            continue
-        cp[t] = {
-            "cycles_per_s": summary([c["cycles_per_s"] for c in cyc]),
-            "create_us": summary([c["create_us"] for c in cyc]),
-            "attach_us": summary([c["attach_us"] for c in cyc]),
-            "detach_us": summary([c["detach_us"] for c in cyc]),
-            "destroy_us": summary([c["destroy_us"] for c in cyc]),
-            "status_mean_us": summary([c["mean_us"] for c in st]),
-            "status_p50_us": summary([c["p50_us"] for c in st]),
-            "status_p99_us": summary([c["p99_us"] for c in st]),
-            "status_relayed": sum(c["relayed"] for c in st),
-            "status_iters": sum(c["iters"] for c in st),
-        }
+    def sel(section, target, backend, config, job):
+        return [r for r in runs if r["section"] == section and
+                r["target"] == target and r["config"] == config and
+                r["job"] == job and
+                (backend is None or r["backend"] == backend)]
 
-    complete = a.exit_code == 0 and not failed
-    data = {
-        "date": date, "kernel": kernel, "complete": complete,
-        "exit_code": a.exit_code, "seconds": a.seconds,
-        "env": env, "host": host, "modules": modules, "devices": devices,
-        "fio": fio, "control_path": cp, "failed_runs": failed, "runs": runs,
-    }
+    def ordered(key, section):
+        seen = []
+        for r in raw:
+            if r["section"] == section and r[key] not in seen:
+                seen.append(r[key])
+        return seen
 
+    loads = []
+    try:
+        with open(os.path.join(a.out, "hostload.txt")) as f:
+            loads = [float(line.split()[1]) for line in f if line.strip()]
+    except OSError:
+        pass
+
+    data = {"date": date, "kernel": kernel, "tag": tag,
+            "complete": a.exit_code == 0 and not failed,
+            "exit_code": a.exit_code, "seconds": a.seconds, "env": env,
+            "host": host, "host_load_1min": summary(loads),
+            "devices": devices, "matrix": {}, "peers": {},
+            "failed_runs": failed, "runs": raw}
     md = []
     w = md.append
-    w("# vduse bench, %s, %s" % (date, kernel))
+    w("# vduse bench, %s, %s%s" % (date, kernel, ", " + tag if tag else ""))
     w("")
-    if not complete:
+    if not data["complete"]:
         w("**Incomplete run** (exit code %d, %d failed fio run(s)): "
-          "figures may be missing.\n" % (a.exit_code, len(failed)))
-    w("Commit %s. %s guest (%s vCPUs, %s MB) on %s (%s CPUs), %s; "
-      "fio %s s + %s s ramp per run, %s repetition(s), ours, stock and "
-      "null_blk interleaved; whole run %d s (%.1f min)." % (
+          "figures may be missing; see *Failed runs*.\n" % (
+              a.exit_code, len(failed)))
+    w("Commit %s. %s guest (%s vCPUs, %s MB) on %s (%s CPUs), %s; fio "
+      "%s s + %s s ramp per run, %s repetition(s); whole run %d s "
+      "(%.1f min)." % (
           host.get("commit", "?"), host.get("accel", "?").upper(),
           env.get("vcpus", "?"), env.get("mem_mb", "?"),
           host.get("host_cpu", "?"), host.get("host_cpus", "?"),
@@ -178,178 +255,274 @@ def main():
           env.get("ramp_s", "?"), env.get("reps", "?"), a.seconds,
           a.seconds / 60))
     w("")
-    w("- **ours**: this tree's vduse.ko; **stock**: Debian's vduse.ko from "
-      "the same kernel package; both serve %s, an unmodified %s with "
-      "`--export type=vduse-blk,num-queues=N,queue-size=%s,writable=on`, "
-      "through virtio-vdpa and virtio-blk (`/dev/vdX`)." % (
-          "the same daemon", env.get("qsd", "qemu-storage-daemon"),
-          env.get("queue_size", "?")))
-    w("- **null_blk**: `queue_mode=2 irqmode=0 hw_queue_depth=%s`, "
-      "`submit_queues` as the job's queues: the in-kernel ceiling." %
-      env.get("queue_size", "?"))
-    w("- Backends: **null-co** (`driver=null-co,size=%s,read-zeroes=on`) and "
-      "**file** (a %s file on the guest's tmpfs, `driver=file,"
-      "cache.direct=off,aio=threads`)." % (env.get("size", "?"),
-                                           env.get("size", "?")))
+    hl = data["host_load_1min"]
+    w("**The host is shared** with other guests: its 1-minute load "
+      "average was %s at the start, %s at the end%s. Absolute figures "
+      "mean nothing here; read the ratios, whose two sides ran back to "
+      "back in the same boot." % (
+          host.get("loadavg", "?").split(" ")[0],
+          host_end.get("loadavg_end", "?").split(" ")[0],
+          ", median %.1f (%.1f-%.1f) sampled every 30 s" % (
+              hl["median"], hl["min"], hl["max"]) if hl else ""))
+    w("")
+    w("- **ours**: this tree's vduse.ko; **stock**: Debian's vduse.ko "
+      "from the same kernel package; **null_blk**: `queue_mode=2 "
+      "irqmode=0`, the in-kernel ceiling; **ublk**: ublk_drv served by "
+      "scripts/bench-ublk-null.c.")
     w("- fio: `--direct=1 --ioengine=libaio --time_based --norandommap "
       "--randrepeat=0 --group_reporting` on the whole disk, I/O scheduler "
-      "`none` on every disk; each cell is the median over the repetitions, "
-      "with min-max in brackets.")
+      "`none`. A cell: median IOPS over the repetitions (min-max). A "
+      "ratio: of the medians, then the min-max of the ratios repetition "
+      "by repetition.")
     w("")
-    if jobs:
-        w("| job | rw | bs | iodepth | numjobs | device queues |")
-        w("|---|---|---|---|---|---|")
-        for j in jobs:
-            w("| %s | %s | %s | %s | %s | %s |" % (
-                j["name"], j["rw"], j["bs"], j["iodepth"], j["numjobs"],
-                j["queues"]))
-        w("")
 
     w("## Modules")
     w("")
-    w("Checked each time a module was loaded: the GNU build ID in "
-      "/sys/module/vduse/notes equals that of the file (ours: a copy of "
-      "drivers/vdpa/vdpa_user/vduse.ko taken when the bench started; stock: "
-      "what `modinfo -n vduse` names, decompressed).")
-    w("")
-    w("| target | file | build ID | taint | checked |")
+    w("| target | file | build ID | taint | loads, each checked |")
     w("|---|---|---|---|---|")
+    mods = [c for c in ctl if c.get("type") == "module"]
     seen = set()
-    for m in modules:
-        key = (m["target"], m["build_id"])
-        if key in seen:
+    for m in mods:
+        if (m["target"], m["build_id"]) in seen:
             continue
-        seen.add(key)
-        loads = sum(1 for x in modules if x["target"] == m["target"])
-        w("| %s | `%s` | `%s` | %s | loaded %d time(s), build ID matched "
-          "the file each time |" % (m["target"], m["file"], m["build_id"],
-                                    "`%s`" % m["taint"] if m["taint"]
-                                    else "none", loads))
+        seen.add((m["target"], m["build_id"]))
+        w("| %s | `%s` | `%s` | %s | %d |" % (
+            m["target"], m["file"], m["build_id"],
+            "`%s`" % m["taint"] if m["taint"] else "none",
+            sum(1 for x in mods if x["target"] == m["target"])))
     w("")
+
+    os.makedirs(a.results, exist_ok=True)
+    charts = []
+    base = "%s-%s%s" % (date, kernel, "-" + tag if tag else "")
+
+    # The matrix: qemu-storage-daemon, one table and chart per backend.
+    configs = ordered("config", "matrix")
+    jobs = ordered("job", "matrix")
+    for b in ordered("backend", "matrix"):
+        if b == "null_blk":
+            continue
+        w("## qemu-storage-daemon, %s backend: ours vs stock" % b)
+        w("")
+        w("`--export type=vduse-blk,num-queues=Q,queue-size=S` for each "
+          "QxS; null_blk with `submit_queues=Q hw_queue_depth=S` where "
+          "measured.")
+        w("")
+        w("| queues x size | job | ours IOPS | stock IOPS | null_blk IOPS "
+          "| ours/stock |")
+        w("|---|---|---|---|---|---|")
+        cells, table = [], {}
+        for c in configs:
+            for jn in jobs:
+                o = sel("matrix", "ours", b, c, jn)
+                s = sel("matrix", "stock", b, c, jn)
+                n = sel("matrix", "null_blk", None, c, jn)
+                if not o and not s:
+                    continue
+                e = {t: summary([r["iops"] for r in rs])
+                     for t, rs in (("ours", o), ("stock", s),
+                                   ("null_blk", n)) if rs}
+                e["ours_stock"] = paired_ratio(o, s)
+                table["%s %s" % (c, jn)] = e
+                cells.append(("%s %s" % (c, jn), e))
+                w("| %s | %s | %s | %s | %s | %s |" % (
+                    c, jn, fmt_spread(e.get("ours")),
+                    fmt_spread(e.get("stock")),
+                    fmt_spread(e.get("null_blk")),
+                    fmt_ratio(e["ours_stock"])))
+        gm = geomean([e["ours_stock"]["ratio"] for e in table.values()
+                      if e.get("ours_stock")])
+        below = [k for k, e in table.items() if e.get("ours_stock") and
+                 e["ours_stock"]["ratio"] < 1.0]
+        w("| | *geometric mean* | | | | **%s** |" % (
+            "%.2f" % gm if gm else "-"))
+        w("")
+        w("Cells below 1.0: %s." % (", ".join(below) if below else "none"))
+        w("")
+        # One cell's three pairs say little on a noisy host; the pairs of
+        # every shape together say more about a job.
+        pooled = {}
+        w("Pooled over the device shapes: every repetition's ours/stock "
+          "pair of a job.")
+        w("")
+        w("| job | pairs | median | 25%-75% | geometric mean | pairs ours "
+          "ahead |")
+        w("|---|---|---|---|---|---|")
+        for jn in jobs + ["all"]:
+            per = [x for k, e in table.items() if e.get("ours_stock")
+                   and (jn == "all" or k.endswith(" " + jn))
+                   for x in e["ours_stock"]["per_rep"]]
+            if len(per) < 2:
+                continue
+            q = statistics.quantiles(per, n=4)
+            pooled[jn] = {"pairs": len(per),
+                          "median": statistics.median(per),
+                          "q1": q[0], "q3": q[2], "geomean": geomean(per),
+                          "ahead": sum(1 for x in per if x > 1)}
+            p = pooled[jn]
+            w("| %s | %d | **%.2f** | %.2f-%.2f | %.2f | %d of %d |" % (
+                jn, p["pairs"], p["median"], p["q1"], p["q3"],
+                p["geomean"], p["ahead"], p["pairs"]))
+        w("")
+        data["matrix"][b] = {"cells": table, "geomean_ours_stock": gm,
+                             "below_1": below, "pooled": pooled}
+        png = "%s-%s.png" % (base, b)
+        if chart(os.path.join(a.results, png),
+                 "qemu-storage-daemon %s: IOPS (median, min-max), %s" % (
+                     b, tag or date), cells, ["ours", "stock", "null_blk"],
+                 "IOPS (log)"):
+            charts.append(png)
+            w("![%s](%s)" % (b, png))
+            w("")
+
+    # The peers: null disks with no qemu-storage-daemon.
+    pjobs = ordered("job", "peers")
+    if pjobs:
+        cfg = ordered("config", "peers")[0]
+        w("## Null disks, no qemu-storage-daemon: VDUSE vs ublk")
+        w("")
+        w("One queue of %s on each: scripts/bench-vduse-null.c on ours and "
+          "on stock (the selftests' block server, no data touched), "
+          "scripts/bench-ublk-null.c (one io_uring, no data touched; "
+          "ublk_drv copies to and from its buffer), null_blk.%s" % (
+              cfg.split("x")[1],
+              " The daemon and fio pinned to CPU(s) %s." % env["peer_cpus"]
+              if env.get("peer_cpus") else ""))
+        w("")
+        w("| job | ours | stock | ublk | null_blk | ours/ublk | stock/ublk "
+          "| ours/stock |")
+        w("|---|---|---|---|---|---|---|---|")
+        cells = []
+        for jn in pjobs:
+            rs = {t: sel("peers", t, None, cfg, jn)
+                  for t in ("ours", "stock", "ublk", "null_blk")}
+            e = {t: summary([r["iops"] for r in v])
+                 for t, v in rs.items() if v}
+            e["ours_ublk"] = paired_ratio(rs["ours"], rs["ublk"])
+            e["stock_ublk"] = paired_ratio(rs["stock"], rs["ublk"])
+            e["ours_stock"] = paired_ratio(rs["ours"], rs["stock"])
+            e["clat_us"] = {t: summary([r["clat_mean_us"] for r in v])
+                            for t, v in rs.items() if v}
+            e["per_io"] = {t: per_io(v, hz, window)
+                           for t, v in rs.items() if v}
+            data["peers"][jn] = e
+            cells.append((jn, e))
+            w("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                jn, fmt_spread(e.get("ours")), fmt_spread(e.get("stock")),
+                fmt_spread(e.get("ublk")), fmt_spread(e.get("null_blk")),
+                fmt_ratio(e["ours_ublk"]), fmt_ratio(e["stock_ublk"]),
+                fmt_ratio(e["ours_stock"])))
+        w("")
+        w("Mean completion latency (fio clat), µs:")
+        w("")
+        w("| job | ours | stock | ublk | null_blk |")
+        w("|---|---|---|---|---|")
+        for jn, e in cells:
+            w("| %s | %s |" % (jn, " | ".join(
+                fmt_spread(e["clat_us"].get(t))
+                for t in ("ours", "stock", "ublk", "null_blk"))))
+        w("")
+        w("### Where a request's time goes (per request, medians)")
+        w("")
+        w("*daemon wakeups*: returns from the daemon's wait (VDUSE: kick "
+          "eventfd reads; ublk: io_uring_enter() returns); *injects*: "
+          "VDUSE_VQ_INJECT_IRQ calls; *kicks*, *irqs*, *cb local/remote*: "
+          "ours' vq0/stats (kicks signalled to the daemon, interrupts "
+          "injected, where the driver's callback ran); *ctxt* and *CPU "
+          "µs*: /proc/stat over the run's window (ramp and fio's start "
+          "included), all CPUs.")
+        w("")
+        w("| job | target | daemon wakeups | injects | kicks | irqs | "
+          "cb local | cb remote | ctxt | CPU µs |")
+        w("|---|---|---|---|---|---|---|---|---|---|")
+        for jn, e in cells:
+            for t in ("ours", "stock", "ublk", "null_blk"):
+                p = e["per_io"].get(t)
+                if not p:
+                    continue
+                g = lambda k: "%.2f" % p[k] if k in p else "-"
+                w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                    jn, t, g("daemon_wakeups"), g("injects"),
+                    g("vq_kicks"), g("vq_irqs"), g("vq_cb_local"),
+                    g("vq_cb_remote"), g("ctxt"),
+                    "%.0f" % p["cpu_us"] if "cpu_us" in p else "-"))
+        w("")
+        png = "%s-peers.png" % base
+        if chart(os.path.join(a.results, png),
+                 "null disks, no qemu-storage-daemon: IOPS (median, "
+                 "min-max), %s" % (tag or date), cells,
+                 ["ours", "stock", "ublk", "null_blk"], "IOPS (log)"):
+            charts.append(png)
+            w("![peers](%s)" % png)
+            w("")
 
     if devices:
         w("## Devices")
         w("")
-        w("Hardware queues as the block layer made them (virtio-blk and "
-          "null_blk use at most one per CPU).")
-        w("")
-        w("| target | backend | queues asked | hardware queues | "
-          "nr_requests | scheduler |")
-        w("|---|---|---|---|---|---|")
+        w("| section | target | backend | queues x size | hardware queues "
+          "| nr_requests | scheduler |")
+        w("|---|---|---|---|---|---|---|")
         for d in devices:
-            w("| %s | %s | %s | %s | %s | %s |" % (
-                d["target"], d["backend"], d["queues"], d["hw_queues"],
-                d["nr_requests"], d.get("scheduler", "?")))
+            w("| %s | %s | %s | %s | %s | %s | %s |" % (
+                d["section"], d["target"], d["backend"], d["config"],
+                d["hw_queues"], d["nr_requests"], d.get("scheduler", "?")))
         w("")
 
-    for b in backends:
-        w("## fio, %s backend" % b)
-        w("")
-        w("Throughput. Ratios of medians: >1 means ours does more.")
-        w("")
-        w("| job | ours IOPS | stock IOPS | null_blk IOPS | ours MiB/s | "
-          "stock MiB/s | null_blk MiB/s | ours/stock | ours/null_blk |")
-        w("|---|---|---|---|---|---|---|---|---|")
-        for jn in job_names:
-            e = fio[b][jn]
-            g = lambda t, m: e.get(t, {}).get(m)
-            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                jn, fmt_spread(g("ours", "iops")),
-                fmt_spread(g("stock", "iops")),
-                fmt_spread(g("null_blk", "iops")),
-                fmt_spread(g("ours", "bw_kib"), 1 / 1024),
-                fmt_spread(g("stock", "bw_kib"), 1 / 1024),
-                fmt_spread(g("null_blk", "bw_kib"), 1 / 1024),
-                fmt_ratio(e["ratios"]["iops_ours_stock"]),
-                fmt_ratio(e["ratios"]["iops_ours_null_blk"])))
-        gm = {k: geomean([fio[b][jn]["ratios"][k] for jn in job_names])
-              for k in ("iops_ours_stock", "iops_ours_null_blk",
-                        "clat_stock_ours", "clat_null_blk_ours")}
-        data.setdefault("geomean", {})[b] = gm
-        w("| *geometric mean* | | | | | | | %s | %s |" % (
-            fmt_ratio(gm["iops_ours_stock"]),
-            fmt_ratio(gm["iops_ours_null_blk"])))
-        w("")
-        w("Completion latency (fio's clat), µs. Latency ratios are "
-          "*other/ours*: >1 means ours is faster.")
-        w("")
-        w("| job | ours mean | stock mean | null_blk mean | stock/ours | "
-          "null_blk/ours | ours p99 | stock p99 | null_blk p99 | "
-          "p99 stock/ours |")
-        w("|---|---|---|---|---|---|---|---|---|---|")
-        for jn in job_names:
-            e = fio[b][jn]
-            g = lambda t, m: e.get(t, {}).get(m)
-            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                jn, fmt_spread(g("ours", "clat_mean_us")),
-                fmt_spread(g("stock", "clat_mean_us")),
-                fmt_spread(g("null_blk", "clat_mean_us")),
-                fmt_ratio(e["ratios"]["clat_stock_ours"]),
-                fmt_ratio(e["ratios"]["clat_null_blk_ours"]),
-                fmt_spread(g("ours", "clat_p99_us")),
-                fmt_spread(g("stock", "clat_p99_us")),
-                fmt_spread(g("null_blk", "clat_p99_us")),
-                fmt_ratio(e["ratios"]["p99_stock_ours"])))
-        w("| *geometric mean* | | | | %s | %s | | | | |" % (
-            fmt_ratio(gm["clat_stock_ours"]),
-            fmt_ratio(gm["clat_null_blk_ours"])))
-        w("")
-
+    cp = {}
+    for t in ("ours", "stock"):
+        cyc = [c["result"] for c in ctl
+               if c.get("type") == "cycles" and c["target"] == t]
+        st = [c["result"] for c in ctl
+              if c.get("type") == "status" and c["target"] == t]
+        if cyc or st:
+            cp[t] = {"cycles_per_s": summary([c["cycles_per_s"] for c in cyc]),
+                     "status_mean_us": summary([c["mean_us"] for c in st]),
+                     "status_p99_us": summary([c["p99_us"] for c in st])}
     if cp:
+        data["control_path"] = cp
         w("## Control path")
         w("")
-        env_c = env.get("cycles", "?")
-        env_s = env.get("status_iters", "?")
-        w("Cycles: VDUSE_CREATE_DEV + open + VDUSE_VQ_SETUP, `vdpa dev add` "
-          "(netlink; virtio-blk probes a capacity-0 disk), `vdpa dev del`, "
-          "VDUSE_DESTROY_DEV; %s per repetition. Status round trip: "
-          "VHOST_VDPA_SET_STATUS on /dev/vhost-vdpa-N, relayed to the "
-          "daemon as VDUSE_SET_STATUS and answered by a thread; %s per "
-          "repetition. Ratio column: >1 means ours is better (ours/stock "
-          "for rates, stock/ours for times)." % (env_c, env_s))
+        w("scripts/bench-ctl.c: create/attach/detach/destroy cycles, and "
+          "VHOST_VDPA_SET_STATUS round trips relayed to the daemon.")
         w("")
-        w("| figure | ours | stock | ratio |")
-        w("|---|---|---|---|")
-        o, s = cp.get("ours", {}), cp.get("stock", {})
-        rows = [("cycles/s", "cycles_per_s", False),
-                ("create µs", "create_us", True),
-                ("attach µs", "attach_us", True),
-                ("detach µs", "detach_us", True),
-                ("destroy µs", "destroy_us", True),
-                ("SET_STATUS round trip mean µs", "status_mean_us", True),
-                ("SET_STATUS round trip p50 µs", "status_p50_us", True),
-                ("SET_STATUS round trip p99 µs", "status_p99_us", True)]
-        cp_ratios = {}
-        for label, key, inverse in rows:
-            r = ratio(s.get(key), o.get(key)) if inverse else \
-                ratio(o.get(key), s.get(key))
-            cp_ratios[key] = r
-            w("| %s | %s | %s | %s |" % (label, fmt_spread(o.get(key)),
-                                         fmt_spread(s.get(key)),
-                                         fmt_ratio(r)))
-        w("| status messages the daemon saw | %s of %s | %s of %s | |" % (
-            o.get("status_relayed", "-"), o.get("status_iters", "-"),
-            s.get("status_relayed", "-"), s.get("status_iters", "-")))
-        data["control_path_ratios"] = cp_ratios
+        w("| figure | ours | stock |")
+        w("|---|---|---|")
+        for label, key in (("cycles/s", "cycles_per_s"),
+                           ("SET_STATUS mean µs", "status_mean_us"),
+                           ("SET_STATUS p99 µs", "status_p99_us")):
+            w("| %s | %s | %s |" % (label,
+                                    fmt_spread(cp.get("ours", {}).get(key)),
+                                    fmt_spread(cp.get("stock", {}).get(key))))
         w("")
 
-    if failed:
+    errors = []
+    try:
+        with open(os.path.join(a.out, "errors.txt")) as f:
+            errors = [line.strip() for line in f if line.strip()]
+    except OSError:
+        pass
+    data["errors"] = errors
+    if failed or errors:
         w("## Failed runs")
         w("")
+        for e in errors:
+            w("- %s" % e)
         for r in failed:
-            w("- %s %s %s rep %s: %s" % (r["target"], r["backend"], r["job"],
-                                         r["rep"], r["error"]))
+            w("- %s %s %s %s %s rep %s: %s" % (
+                r["section"], r["target"], r["backend"], r["config"],
+                r["job"], r["rep"], r["error"]))
         w("")
 
-    os.makedirs(a.results, exist_ok=True)
-    base = os.path.join(a.results, "%s-%s" % (date, kernel))
-    with open(base + ".md", "w") as f:
+    data["charts"] = charts
+    with open(os.path.join(a.results, base + ".md"), "w") as f:
         f.write("\n".join(md))
-    with open(base + ".json", "w") as f:
+    with open(os.path.join(a.results, base + ".json"), "w") as f:
         json.dump(data, f, indent=1)
         f.write("\n")
     print("\n".join(md))
-    print("bench: report in %s.md and .json" % base)
+    print("bench: report in %s/%s.md and .json%s" % (
+        a.results, base, ", charts " + " ".join(charts) if charts else
+        " (no charts: python3-matplotlib is missing)"))
     return 0
 
 

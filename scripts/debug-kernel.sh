@@ -45,6 +45,7 @@ cfg --set-str LOCALVERSION "-vduse-debug" --disable LOCALVERSION_AUTO \
     --enable AIO --enable MEMFD_CREATE --enable FHANDLE \
     --enable NET_NS --enable TUN --enable VETH \
     --enable BLK_DEV_NULL_BLK --enable EXT4_FS \
+    --enable FUSE_FS --enable VIRTIO_FS \
     --enable CPU_SUP_AMD --enable AMD_NB --enable GART_IOMMU \
     --enable VDPA --enable VHOST_MENU --enable VHOST_IOTLB \
     --enable VHOST --enable VHOST_VDPA --enable VIRTIO_VDPA \
@@ -63,7 +64,8 @@ make -s -C "$src" O="$out" olddefconfig >&2
 # What the tests rely on must have survived olddefconfig's dependencies.
 for opt in KASAN PROVE_LOCKING DEBUG_ATOMIC_SLEEP DEBUG_KMEMLEAK \
 	   DEBUG_OBJECTS GART_IOMMU VIRTIO_VDPA VHOST_VDPA NET_9P_VIRTIO \
-	   9P_FS TUN VETH BLK_DEV_NULL_BLK VIRTIO_NET VIRTIO_BLK; do
+	   9P_FS TUN VETH BLK_DEV_NULL_BLK VIRTIO_NET VIRTIO_BLK FUSE_FS \
+	   VIRTIO_FS; do
 	grep -q "^CONFIG_$opt=y" "$out/.config" || {
 		echo "debug-kernel: CONFIG_$opt did not stick" >&2
 		exit 1

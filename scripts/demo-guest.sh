@@ -3,7 +3,9 @@
 #
 # `make demo`, the guest side: a 1 GiB virtio-blk disk served from
 # userspace by an unmodified qemu-storage-daemon through our vduse.ko,
-# used by the kernel's own virtio-blk driver.  Runs inside the test VM.
+# used by the kernel's own virtio-blk driver; then a host directory
+# served as a virtio-fs device by the selftests' vduse_fs_daemon and
+# mounted by the kernel's virtiofs driver.  Runs inside the test VM.
 set -u
 
 ko=$VDUSE_TOP/drivers/vdpa/vdpa_user/vduse.ko
@@ -86,10 +88,47 @@ echo "messages: set_status $(cat /sys/class/vduse/demo0/stats/sent_set_status),"
 	"timed out $(cat /sys/class/vduse/demo0/stats/timed_out)," \
 	"longest wait $(cat /sys/class/vduse/demo0/stats/wait_max_us) us"
 
-say "Cleaning up"
+say "Cleaning up the disk"
 vdpa_detach demo0 && echo "detached"
 qsd_stop
 [ ! -e /dev/vduse/demo0 ] && echo "device destroyed by the daemon on exit"
+
+say "A host directory, served by vduse_fs_daemon as a virtio-fs device"
+mkdir -p /tmp/demo-share /tmp/demo-fs-mnt
+cp /etc/os-release /tmp/demo-share/
+printf 'written on the host side\n' > /tmp/demo-share/hello.txt
+mkdir /tmp/demo-share/sub && seq 1 1000 > /tmp/demo-share/sub/numbers
+"$VDUSE_BUILD/selftests/vduse_fs_daemon" demofs demo-tag /tmp/demo-share 2 \
+	> /tmp/demo-fs.out 2> /tmp/demo-fs.err &
+fs_pid=$!
+wait_for 20 grep -q ready /tmp/demo-fs.out || fail "vduse_fs_daemon did not start"
+timeout 120 vdpa dev add name demofs mgmtdev vduse || fail "vdpa dev add demofs"
+vdpa dev show demofs
+# Before the first mount: a second mount of a tag shares the first's
+# superblock, and its options with it.
+if mount -t virtiofs -o dax demo-tag /tmp/demo-fs-mnt 2>/dev/null; then
+	umount /tmp/demo-fs-mnt
+	fail "mount -o dax succeeded without a DAX window"
+fi
+echo "mount -o dax: refused, as vdpa has no shared memory region"
+mount -t virtiofs demo-tag /tmp/demo-fs-mnt || fail "mount -t virtiofs demo-tag"
+grep demo-tag /proc/mounts
+ls -lR /tmp/demo-fs-mnt
+printf 'written through the mount\n' > /tmp/demo-fs-mnt/from-guest.txt
+sync
+echo "the host directory now has: $(ls /tmp/demo-share | tr '\n' ' ')"
+for f in os-release hello.txt sub/numbers from-guest.txt; do
+	cmp "/tmp/demo-share/$f" "/tmp/demo-fs-mnt/$f" ||
+		fail "$f differs between the directory and the mount"
+	echo "$f: same bytes on both sides ($(sha256sum < "/tmp/demo-fs-mnt/$f" | cut -c1-16)...)"
+done
+df -h /tmp/demo-fs-mnt /tmp/demo-share
+umount /tmp/demo-fs-mnt && echo "unmounted"
+vdpa_detach demofs && echo "detached"
+kill "$fs_pid"
+wait "$fs_pid" || fail "vduse_fs_daemon: $(cat /tmp/demo-fs.err)"
+sed 's/^/vduse_fs_daemon: /' /tmp/demo-fs.err
+[ ! -e /dev/vduse/demofs ] && echo "device destroyed by the daemon on exit"
 rmmod vduse && echo "vduse unloaded cleanly"
 if dmesg | grep -E 'BUG:|WARNING:|Oops'; then
 	fail "the kernel complained"

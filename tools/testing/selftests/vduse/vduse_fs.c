@@ -451,18 +451,18 @@ static const void *fs_arg(const struct fs_req *r, size_t size)
 
 static int fs_init(struct fs_req *r)
 {
-	const struct fuse_init_in *in = FS_ARG(r, struct fuse_init_in);
 	struct fuse_init_out *out = (void *)r->out;
+	struct fuse_init_in init = { 0 }, *in = &init;
 	uint32_t want = FUSE_ASYNC_READ | FUSE_BIG_WRITES |
 			FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO |
 			FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES |
 			FUSE_ATOMIC_O_TRUNC;
 
-	/* Protocol 7.x: the first three words are all a 7.6 client has. */
-	if (r->arglen < 16)
-		in = NULL;
-	if (!in || r->outmax < sizeof(*out))
+	/* Clients before 7.36 send the first four words only. */
+	if (r->arglen < 16 || r->outmax < sizeof(*out))
 		return -EINVAL;
+	memcpy(&init, r->arg, r->arglen < sizeof(init) ? r->arglen :
+							 sizeof(init));
 	if (in->major != FUSE_KERNEL_VERSION)
 		return -EPROTO;
 	fs_tables_reset(r->s);
@@ -1436,4 +1436,39 @@ void vduse_fs_server_stop(struct vduse_fs_server *s)
 		q->out = NULL;
 	}
 	fs_tables_free(s);
+}
+
+int vduse_fs_local_start(struct vduse_fs_server *s, const char *dir)
+{
+	s->nrq = 0;
+	return fs_tables_init(s, dir);
+}
+
+void vduse_fs_local_stop(struct vduse_fs_server *s)
+{
+	fs_tables_free(s);
+}
+
+int vduse_fs_handle(struct vduse_fs_server *s, const void *req, size_t len,
+		    void *reply, size_t room)
+{
+	const struct fuse_in_header *ih = req;
+	struct fuse_out_header *oh = reply;
+	struct fs_req r = { .s = s, .h = ih };
+	int ret;
+
+	if (len < sizeof(*ih) || ih->len != len || room < sizeof(*oh) ||
+	    len - sizeof(*ih) < ih->total_extlen * 8)
+		return -EINVAL;
+	r.arg = (const uint8_t *)req + sizeof(*ih);
+	r.arglen = len - sizeof(*ih) - ih->total_extlen * 8;
+	r.out = (uint8_t *)reply + sizeof(*oh);
+	r.outmax = room - sizeof(*oh);
+	ret = fs_dispatch(&r);
+	if (ret == FS_NO_REPLY)
+		return 0;
+	oh->unique = ih->unique;
+	oh->error = ret < 0 ? ret : 0;
+	oh->len = sizeof(*oh) + (ret < 0 ? 0 : ret);
+	return oh->len;
 }

@@ -7,6 +7,7 @@
 #define __VDUSE_FS_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vduse_lib.h"
@@ -66,6 +67,18 @@ struct vduse_fs_server {
 int vduse_fs_server_start(struct vduse_fs_server *s, int fd, const char *dir,
 			  unsigned int nrq);
 void vduse_fs_server_stop(struct vduse_fs_server *s);
+
+/*
+ * The same file system without a device, for tests that play a hostile
+ * client: local_start() opens DIR; handle() answers one request (a
+ * fuse_in_header and its arguments, LEN bytes) in REPLY, at most ROOM
+ * bytes, and returns the reply's length, 0 when none is due, or -EINVAL
+ * for a request it cannot read.
+ */
+int vduse_fs_local_start(struct vduse_fs_server *s, const char *dir);
+void vduse_fs_local_stop(struct vduse_fs_server *s);
+int vduse_fs_handle(struct vduse_fs_server *s, const void *req, size_t len,
+		    void *reply, size_t room);
 
 /* Create a virtio-fs device NAME with TAG and NRQ request queues. */
 int vduse_fs_create(int ctrl, const char *name, const char *tag,

@@ -447,7 +447,8 @@ static uint32_t blk_serve_chain(struct vduse_blk_server *s,
 				blk_fail(s, -ERANGE);
 				return 0;
 			}
-			memcpy(buf, s->disk + off, d->len);
+			if (s->disk)
+				memcpy(buf, s->disk + off, d->len);
 			off += d->len;
 			written += d->len;
 		} else if (hdr->type == VIRTIO_BLK_T_OUT) {
@@ -455,7 +456,8 @@ static uint32_t blk_serve_chain(struct vduse_blk_server *s,
 				blk_fail(s, -ERANGE);
 				return 0;
 			}
-			memcpy(s->disk + off, buf, d->len);
+			if (s->disk)
+				memcpy(s->disk + off, buf, d->len);
 			off += d->len;
 		} else if (hdr->type == VIRTIO_BLK_T_GET_ID) {
 			memset(buf, 0, d->len);

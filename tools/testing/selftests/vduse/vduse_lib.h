@@ -26,7 +26,7 @@
  */
 #ifdef TEST_TIMEOUT_DEFAULT
 #undef TEST_TIMEOUT_DEFAULT
-#define TEST_TIMEOUT_DEFAULT 120
+#define TEST_TIMEOUT_DEFAULT 300
 #endif
 
 #define VDUSE_CONTROL_PATH	"/dev/vduse/control"
@@ -145,7 +145,8 @@ void vduse_iova_cache_drop(struct vduse_iova_cache *c);
 struct vduse_blk_server {
 	int fd;
 	struct vduse_ctl_daemon *ctl;
-	uint8_t *disk;			/* capacity * 512 bytes */
+	/* capacity * 512 bytes; NULL: complete I/O without touching data */
+	uint8_t *disk;
 	uint64_t capacity;
 	uint64_t bounce_size;		/* the device's, for the bounce checks */
 	int kick_delay_ms;		/* wait this long before VQ_SETUP_KICKFD */

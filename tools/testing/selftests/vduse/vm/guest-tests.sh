@@ -98,8 +98,9 @@ for t in "${tests[@]}"; do
 		grep -E '^(not ok|#)' "$log" | tail -n 40 | sed 's/^/#   /'
 	fi
 	# A program that left devices behind failed; removing them keeps
-	# its failure from showing up as the next program's.
-	if left=$("$bin/vduse_leftovers" -d); then
+	# its failure from showing up as the next program's.  Bounded: a
+	# removal that hangs must not hang the run.
+	if left=$(timeout -k 5 180 "$bin/vduse_leftovers" -d); then
 		record ok "$t: left no VDUSE device behind"
 	else
 		record "not ok" "$t: left VDUSE devices behind: $(echo $left)"
