@@ -157,12 +157,20 @@ static void vduse_cvq_fail_all(struct vduse_domain *domain,
 			true);
 }
 
-/*
- * Read the two ring indexes; false unless the rings are the kernel's:
- * coherent allocations in the domain.
+/**
+ * vduse_ring_indexes() - read a split ring's used and available indexes
+ * @domain: the bounce domain
+ * @vq: the queue, set up and ready
+ * @used: the used index
+ * @avail: the available index
+ *
+ * For the kernel's own rings only (virtio-vdpa): coherent allocations in
+ * the domain.  The entries they cover may be read after this returns.
+ *
+ * Return: false when the rings are not the kernel's or cannot be read.
  */
-static bool vduse_cvq_indexes(struct vduse_domain *domain,
-			      const struct vduse_vq *vq, u16 *used, u16 *avail)
+bool vduse_ring_indexes(struct vduse_domain *domain, const struct vduse_vq *vq,
+			u16 *used, u16 *avail)
 {
 	__virtio16 u, a;
 
@@ -210,7 +218,7 @@ static void vduse_cvq_work(struct work_struct *work)
 		goto out_unlock;
 	vq = &vdev->vqs[index];
 	if (!vq->ready || !vq->num ||
-	    !vduse_cvq_indexes(vv->domain, vq, &used, &avail))
+	    !vduse_ring_indexes(vv->domain, vq, &used, &avail))
 		goto out_unlock;
 
 	if (used == avail) {

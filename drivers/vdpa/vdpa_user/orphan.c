@@ -212,23 +212,10 @@ static bool vduse_orphan_fail_all(struct vduse_domain *domain,
 	u64 ring = vq->device_addr + offsetof(struct vring_used, ring);
 	u32 budget = vq->num;
 	u16 used, avail, n, i;
-	__virtio16 u, a;
+	__virtio16 u;
 
-	if (!vduse_domain_is_coherent(domain, vq->desc_addr) ||
-	    !vduse_domain_is_coherent(domain, vq->driver_addr) ||
-	    !vduse_domain_is_coherent(domain, vq->device_addr))
+	if (!vduse_ring_indexes(domain, vq, &used, &avail))
 		return false;
-	if (vduse_domain_rw(domain, vq->device_addr +
-			    offsetof(struct vring_used, idx), &u, sizeof(u),
-			    false) ||
-	    vduse_domain_rw(domain, vq->driver_addr +
-			    offsetof(struct vring_avail, idx), &a, sizeof(a),
-			    false))
-		return false;
-	/* The ring entries after the indexes that cover them. */
-	smp_rmb();
-	used = vduse_orphan16(u);
-	avail = vduse_orphan16(a);
 	n = min_t(u16, avail - used, vq->num);
 	if (!n)
 		return false;

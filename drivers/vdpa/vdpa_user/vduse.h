@@ -39,9 +39,10 @@
  * - sysfs.c: the device's and its queues' sysfs attributes
  * - iotlb.c: vhost-vdpa's IOTLBs (dma_map, dma_unmap), VDUSE_IOTLB_GET_FD
  * - umem.c: daemon memory behind the bounce range, VDUSE_IOTLB_GET_INFO
- * - cvq.c: the virtio-net control virtqueue watchdog
  * - orphan.c: answering the virtio-fs and virtio-blk requests a departed
  *   daemon left in flight
+ * - cvq.c: the virtio-net control virtqueue watchdog, and reading the
+ *   indexes of the kernel's own rings
  * - vq.c: virtqueues: setup, kicks to the daemon, interrupts to the driver
  * - map.c: the dma_map_ops of virtio-vdpa, over the bounce domain
  * - msg.c: requests to the daemon and its answers
@@ -514,6 +515,8 @@ extern const struct dma_map_ops vduse_dma_ops;
 void vduse_cvq_init(struct vduse_vdpa *vv);
 void vduse_cvq_kicked(struct vduse_vdpa *vv);
 void vduse_cvq_stop(struct vduse_vdpa *vv);
+bool vduse_ring_indexes(struct vduse_domain *domain, const struct vduse_vq *vq,
+			u16 *used, u16 *avail);
 
 void vduse_orphan_init(struct vduse_vdpa *vv);
 void vduse_orphan_kicked(struct vduse_vdpa *vv);
