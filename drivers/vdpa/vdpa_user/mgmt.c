@@ -168,6 +168,9 @@ out_clear:
 	mutex_lock(&vdev->lock);
 	vdev->vdpa = NULL;
 	mutex_unlock(&vdev->lock);
+	/* Work queued while vdev pointed here must not outlive vv. */
+	vduse_orphan_stop(vv);
+	vduse_cvq_stop(vv);
 out_put_vdpa:
 	get_device(&vdev->dev);	/* put by the vdpa device's release */
 	put_device(&vv->vdpa.dev);

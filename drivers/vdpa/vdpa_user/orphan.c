@@ -76,14 +76,15 @@ struct vduse_orphan_chain {
 
 /*
  * How a device type answers a chain.  @desc sees each descriptor in chain
- * order: a negative return ends the walk unanswered (used length 0), a
+ * order: a negative return ends the walk with the chain unanswerable, a
  * positive one ends it answered with that used length, 0 goes on.  @end
- * runs after the last descriptor and returns the used length.
+ * runs after the last descriptor and returns the used length, or a
+ * negative value when the chain had no place for the answer.
  */
 struct vduse_orphan_ops {
 	int (*desc)(struct vduse_orphan_chain *c, u16 flags, u64 addr,
 		    u32 len);
-	u32 (*end)(struct vduse_orphan_chain *c);
+	int (*end)(struct vduse_orphan_chain *c);
 };
 
 static int vduse_orphan_fs_desc(struct vduse_orphan_chain *c, u16 flags,
@@ -112,7 +113,8 @@ static int vduse_orphan_fs_desc(struct vduse_orphan_chain *c, u16 flags,
 	return 0;
 }
 
-static u32 vduse_orphan_fs_end(struct vduse_orphan_chain *c)
+/* Only a request with no reply (FORGET) gets here: returned as it is. */
+static int vduse_orphan_fs_end(struct vduse_orphan_chain *c)
 {
 	return 0;
 }
@@ -133,14 +135,14 @@ static int vduse_orphan_blk_desc(struct vduse_orphan_chain *c, u16 flags,
 	return 0;
 }
 
-static u32 vduse_orphan_blk_end(struct vduse_orphan_chain *c)
+static int vduse_orphan_blk_end(struct vduse_orphan_chain *c)
 {
 	u8 status = VIRTIO_BLK_S_IOERR;
 
 	if (!c->have_status ||
 	    vduse_domain_rw(c->domain, c->status_addr, &status,
 			    sizeof(status), true))
-		return 0;
+		return -1;
 	return sizeof(status);
 }
 
@@ -150,11 +152,12 @@ static const struct vduse_orphan_ops vduse_orphan_blk_ops = {
 };
 
 /*
- * Answer the chain at @head as @ops says.  Returns the used length, 0
- * when the chain cannot be answered or walked.  Each descriptor read
- * takes one of @budget.
+ * Answer the chain at @head as @ops says.  Returns the used length;
+ * -EAGAIN when @budget ran out first (nothing was written: the chain is
+ * walked again by the next run); -EINVAL when it cannot be walked or has
+ * no place for the answer.  Each descriptor read takes one of @budget.
  */
-static u32 vduse_orphan_fail_chain(struct vduse_domain *domain,
+static int vduse_orphan_fail_chain(struct vduse_domain *domain,
 				   const struct vduse_vq *vq,
 				   const struct vduse_orphan_ops *ops,
 				   u16 head, u32 *budget)
@@ -174,19 +177,21 @@ static u32 vduse_orphan_fail_chain(struct vduse_domain *domain,
 		u64 addr;
 		int ret;
 
-		if (!*budget || i >= size)
-			return 0;
+		if (!*budget)
+			return -EAGAIN;
+		if (i >= size)
+			return -EINVAL;
 		(*budget)--;
 		if (vduse_domain_rw(domain, table + (u64)i * sizeof(d), &d,
 				    sizeof(d), false))
-			return 0;
+			return -EINVAL;
 
 		flags = vduse_orphan16(d.flags);
 		addr = __virtio64_to_cpu(true, d.addr);
 		len = __virtio32_to_cpu(true, d.len);
 		if (flags & VRING_DESC_F_INDIRECT) {
 			if (indirect)
-				return 0;
+				return -EINVAL;
 			indirect = true;
 			table = addr;
 			size = len / sizeof(d);
@@ -195,56 +200,102 @@ static u32 vduse_orphan_fail_chain(struct vduse_domain *domain,
 		}
 		ret = ops->desc(&c, flags, addr, len);
 		if (ret)
-			return ret < 0 ? 0 : ret;
-		if (!(flags & VRING_DESC_F_NEXT))
-			return ops->end(&c);
+			return ret < 0 ? -EINVAL : ret;
+		if (!(flags & VRING_DESC_F_NEXT)) {
+			ret = ops->end(&c);
+			return ret < 0 ? -EINVAL : ret;
+		}
 		i = vduse_orphan16(d.next);
 	}
 
-	return 0;
+	return -EINVAL;
 }
 
-/* Complete [used, avail) of @vq; false if its rings are not the kernel's. */
+/*
+ * Ask the driver to kick for every request it makes available from now
+ * on: the notification flag cleared and, with VIRTIO_RING_F_EVENT_IDX,
+ * the avail event set to @avail, as a daemon that died may have left
+ * them otherwise.  Returns whether @avail is still the available index:
+ * if not, a request came in meanwhile that may not have kicked.
+ */
+static bool vduse_orphan_want_kicks(struct vduse_domain *domain,
+				    const struct vduse_vq *vq, bool event_idx,
+				    u16 avail)
+{
+	__virtio16 flags = 0, ev = __cpu_to_virtio16(true, avail), a;
+
+	vduse_domain_rw(domain, vq->device_addr +
+			offsetof(struct vring_used, flags), &flags,
+			sizeof(flags), true);
+	if (event_idx)
+		vduse_domain_rw(domain, vq->device_addr +
+				offsetof(struct vring_used, ring) +
+				vq->num * sizeof(struct vring_used_elem), &ev,
+				sizeof(ev), true);
+	/* Pairs with the driver's barrier between its index and the event. */
+	smp_mb();
+	if (vduse_domain_rw(domain, vq->driver_addr +
+			    offsetof(struct vring_avail, idx), &a, sizeof(a),
+			    false))
+		return true;
+	return vduse_orphan16(a) == avail;
+}
+
+/*
+ * Complete what can be of [used, avail) of @vq, in order, and publish it.
+ * An entry is only used once its answer is written: the first chain that
+ * cannot be answered ends the run (and, if the walk's budget ran out,
+ * sets @again).  Returns whether any entry was used.
+ */
 static bool vduse_orphan_fail_all(struct vduse_domain *domain,
 				  const struct vduse_vq *vq,
-				  const struct vduse_orphan_ops *ops)
+				  const struct vduse_orphan_ops *ops,
+				  bool event_idx, bool *again)
 {
 	u64 ring = vq->device_addr + offsetof(struct vring_used, ring);
-	u32 budget = vq->num;
+	/* Enough for one chain of the longest kind, bounded per run. */
+	u32 budget = 2 * vq->num + 2;
 	u16 used, avail, n, i;
 	__virtio16 u;
+	int len;
 
 	if (!vduse_ring_indexes(domain, vq, &used, &avail))
 		return false;
+	if (!vduse_orphan_want_kicks(domain, vq, event_idx, avail))
+		*again = true;
 	n = min_t(u16, avail - used, vq->num);
-	if (!n)
-		return false;
 
 	for (i = 0; i < n; i++) {
 		u16 slot = (u16)(used + i) % vq->num;
 		struct vring_used_elem elem;
 		__virtio16 head;
-		u32 len;
 
 		if (vduse_domain_rw(domain, vq->driver_addr +
 				    offsetof(struct vring_avail, ring) +
 				    slot * sizeof(head), &head, sizeof(head),
 				    false))
-			return false;
+			break;
 		len = vduse_orphan_fail_chain(domain, vq, ops,
 					      vduse_orphan16(head), &budget);
+		if (len < 0) {
+			if (len == -EAGAIN)
+				*again = true;
+			break;
+		}
 
 		elem.id = __cpu_to_virtio32(true, vduse_orphan16(head));
 		elem.len = __cpu_to_virtio32(true, len);
 		if (vduse_domain_rw(domain, ring + slot * sizeof(elem), &elem,
 				    sizeof(elem), true))
-			return false;
+			break;
 		cond_resched();
 	}
+	if (!i)
+		return false;
 
 	/* The entries before the index that publishes them. */
 	smp_wmb();
-	u = __cpu_to_virtio16(true, used + n);
+	u = __cpu_to_virtio16(true, used + i);
 	return !vduse_domain_rw(domain, vq->device_addr +
 				offsetof(struct vring_used, idx), &u,
 				sizeof(u), true);
@@ -278,6 +329,7 @@ static void vduse_orphan_work(struct work_struct *work)
 	struct vduse_dev *vdev = vv->vdev;
 	const struct vduse_orphan_ops *ops;
 	DECLARE_BITMAP(done, VDUSE_VQ_MAX);
+	bool event_idx, again = false;
 	u32 i;
 
 	bitmap_zero(done, VDUSE_VQ_MAX);
@@ -286,6 +338,10 @@ static void vduse_orphan_work(struct work_struct *work)
 	ops = vduse_orphan_ops_now(vdev, vv);
 	if (!ops || !(READ_ONCE(vdev->status) & VIRTIO_CONFIG_S_DRIVER_OK))
 		goto out_unlock;
+	/* The walk reads split rings only. */
+	if (vdev->driver_features & BIT_ULL(VIRTIO_F_RING_PACKED))
+		goto out_unlock;
+	event_idx = vdev->driver_features & BIT_ULL(VIRTIO_RING_F_EVENT_IDX);
 
 	for (i = 0; i < vdev->vq_num; i++) {
 		struct vduse_vq *vq = &vdev->vqs[i];
@@ -297,9 +353,13 @@ static void vduse_orphan_work(struct work_struct *work)
 			continue;
 		if (!vq->ready || !vq->num)
 			continue;
-		if (vduse_orphan_fail_all(vv->domain, vq, ops))
+		if (vduse_orphan_fail_all(vv->domain, vq, ops, event_idx,
+					  &again))
 			__set_bit(i, done);
 	}
+	/* The rest in a run of its own: each run's work is bounded. */
+	if (again)
+		schedule_work(&vv->orphan_work);
 
 out_unlock:
 	mutex_unlock(&vdev->lock);

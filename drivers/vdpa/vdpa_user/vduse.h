@@ -87,7 +87,11 @@
  *      any context with interrupts as they find them and hold it for at
  *      most 16 pages; the writer, umem (un)registration, turns
  *      interrupts off and holds it for 16 pages at a time
- *      (iova_domain.c).
+ *      (iova_domain.c).  Before it gets it, it spins with interrupts
+ *      off until no reader holds it: readers in softirq context (a
+ *      driver's completions) may enter while a writer waits, so under
+ *      a steady stream of them on other CPUs that wait is not bounded
+ *      by 16 pages.
  *
  * The control virtqueue watchdog (cvq.c, a work item) takes
  * ``vduse_dev.lock``, then the bounce domain's lock inside it, then
@@ -101,7 +105,8 @@
  * later request waits.
  *
  * Nothing here sleeps on userspace while holding a spinlock, and no
- * window with interrupts off is longer than one of those above.
+ * window with interrupts off is longer than one of those above (the
+ * umem writer's wait for readers aside).
  */
 
 /*

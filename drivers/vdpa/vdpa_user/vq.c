@@ -389,29 +389,32 @@ long vduse_vq_inject_irq(struct vduse_dev *vdev, void __user *argp)
  * place, any other hands it to one CPU of it.  What this trades: a
  * daemon thread outside the mask pays a wakeup per batch, however cheap
  * the callback; pinning it inside, or widening the mask, saves that.
- * An eventfd given instead of a callback (vhost-vdpa's irqfd) is
- * signalled in place: its wakeup goes to wherever the waiter is, and a
- * hop first would be a second wakeup for the same interrupt.
+ * A queue with an eventfd (vhost-vdpa's irqfd) has it signalled in
+ * place: its wakeup goes to wherever the waiter is, and a hop first would
+ * be a second wakeup for the same interrupt.
  */
 
 /*
- * Tell the driver, under irq_lock: its eventfd (vhost-vdpa's irqfd)
- * when it gave one, else its callback.  Returns whether the callback ran.
+ * Tell the driver, under irq_lock, through its callback.  Returns whether
+ * a callback ran that is not just an eventfd's signal.
+ *
+ * When the driver gave an eventfd (vhost-vdpa's irqfd) its callback only
+ * signals it, and it is counted as such.  The eventfd itself is never
+ * signalled from here: 6.12's vhost drops its reference to the old one
+ * before it hands over the new one (VHOST_SET_VRING_CALL), so a pointer
+ * kept here could outlive it, while vhost's callback reads the current one.
  */
 static bool vduse_vq_notify(struct vduse_vq *vq)
 {
 	lockdep_assert_held(&vq->irq_lock);
 
-	if (!vq->cb_enabled)
+	if (!vq->cb_enabled || !vq->cb.callback)
 		return false;
+	vq->cb.callback(vq->cb.private);
 	if (vq->cb.trigger) {
-		eventfd_signal(vq->cb.trigger);
 		vq->stat_irqfd++;
 		return false;
 	}
-	if (!vq->cb.callback)
-		return false;
-	vq->cb.callback(vq->cb.private);
 	return true;
 }
 
@@ -565,10 +568,9 @@ void vduse_vq_enable_cb(struct vduse_vq *vq, bool enable)
  * @vq: the virtqueue
  * @cb: the callback and its eventfd (vdpa_callback.trigger); NULL for none
  *
- * The eventfd stays the caller's (6.12 exports no way to take a
- * reference of our own): vhost-vdpa holds it while it is set, dropping
- * it only just before it sets another.  Once this returns, neither the
- * old callback nor the old eventfd is used again.  Process context.
+ * The eventfd is only tested for being set, never used: see
+ * vduse_vq_notify().  Once this returns, the old callback is not called
+ * again.  Process context.
  */
 void vduse_vq_set_cb(struct vduse_vq *vq, const struct vdpa_callback *cb)
 {

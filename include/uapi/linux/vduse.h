@@ -73,7 +73,7 @@
  * struct vduse_dev_config - the device VDUSE_CREATE_DEV creates
  * @name: NUL-terminated device name; becomes /dev/vduse/@name
  * @vendor_id: virtio vendor ID reported to the driver
- * @device_id: virtio device ID (VIRTIO_ID_BLOCK or VIRTIO_ID_NET)
+ * @device_id: virtio device ID (VIRTIO_ID_BLOCK, VIRTIO_ID_NET or VIRTIO_ID_FS)
  * @features: virtio feature bits the device offers
  * @vq_num: number of virtqueues
  * @vq_align: virtqueue alignment in bytes, a power of two
