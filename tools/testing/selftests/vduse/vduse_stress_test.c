@@ -79,9 +79,10 @@ static void *worker_main(void *arg)
 		}
 		/*
 		 * Another thread's fork() may hold a copy of the node's file
-		 * until its child execs (O_CLOEXEC): EBUSY for that moment.
+		 * until its child execs (O_CLOEXEC): EBUSY for that moment,
+		 * which on a debug kernel under load lasts seconds.
 		 */
-		for (tries = 0; tries < 100; tries++) {
+		for (tries = 0; tries < 3000; tries++) {
 			ret = vduse_destroy(ctrl, name);
 			if (ret != -EBUSY)
 				break;
