@@ -149,12 +149,12 @@ nested_skip_reason() {
 
 # nested_qemu INITRD LOG QEMU-ARGS...: boot this kernel with INITRD under
 # TCG, guest memory a shared memfd (vhost-vdpa needs it), serial to LOG;
-# returns QEMU's exit status (124 after NESTED_TIMEOUT seconds, 400 unless
+# returns QEMU's exit status (124 after NESTED_TIMEOUT seconds, 520 unless
 # set).
 nested_qemu() {
 	local initrd=$1 log=$2
 	shift 2
-	timeout "${NESTED_TIMEOUT:-400}" "$NESTED_QEMU/usr/bin/qemu-system-x86_64" \
+	timeout "${NESTED_TIMEOUT:-520}" "$NESTED_QEMU/usr/bin/qemu-system-x86_64" \
 		-L "$NESTED_QEMU/usr/share/qemu" \
 		-bios qboot.rom -M pc -accel tcg -cpu max -m 256M \
 		-object memory-backend-memfd,id=mem,size=256M,share=on \
