@@ -64,6 +64,9 @@ make_base() {
 	deb $mirror bookworm-updates main
 	deb http://deb.debian.org/debian-security bookworm-security main
 	EOF
+	# mktemp made $d 0700; a real root is 0755, and the guest, which
+	# shares this root, must let an unprivileged user walk through it.
+	chmod 755 "$d"
 	tar -C "$d" -cf "$base.tmp" . && mv "$base.tmp" "$base"
 	rm -rf "$d" "$d.log"
 }
@@ -73,6 +76,7 @@ run_in_root() {
 	local root=$1 cmd=$2 m rc
 
 	mkdir -p "$root" && tar -C "$root" -xf "$base" || return 1
+	chmod 755 "$root"
 	git clone -q "$top" "$root/root/vduse" || return 1
 	cp /etc/resolv.conf "$root/etc/resolv.conf"
 	for m in proc sys dev dev/pts; do
