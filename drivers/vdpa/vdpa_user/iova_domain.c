@@ -619,6 +619,46 @@ void vduse_domain_sync(struct vduse_domain *domain, dma_addr_t iova,
 }
 
 /**
+ * vduse_domain_orig_rw() - access the memory a streaming mapping stands for
+ * @domain: the domain
+ * @iova: within a mapping the caller owns, which stays mapped meanwhile
+ * @buf: kernel buffer
+ * @len: bytes to copy, within the same mapping
+ * @write: copy @buf to that memory, rather than the other way
+ *
+ * The driver's memory, not the bounce pages: what the daemon cannot
+ * change.  Any context.
+ *
+ * Return: 0, or -EINVAL when the range is not in the bounce range.
+ */
+int vduse_domain_orig_rw(struct vduse_domain *domain, dma_addr_t iova,
+			 void *buf, size_t len, bool write)
+{
+	if (iova >= domain->bounce_size || len > domain->bounce_size - iova)
+		return -EINVAL;
+
+	while (len) {
+		size_t off = offset_in_page(iova);
+		size_t n = min_t(size_t, len, PAGE_SIZE - off);
+		phys_addr_t orig = domain->bounce[iova >> PAGE_SHIFT].orig + off;
+		void *addr = kmap_local_page(pfn_to_page(PHYS_PFN(orig)));
+
+		addr += offset_in_page(orig);
+		if (write)
+			memcpy(addr, buf, n);
+		else
+			memcpy(buf, addr, n);
+		kunmap_local(addr);
+
+		iova += n;
+		buf += n;
+		len -= n;
+	}
+
+	return 0;
+}
+
+/**
  * vduse_domain_alloc_coherent() - allocate zeroed memory shared with the
  * device
  * @domain: the domain

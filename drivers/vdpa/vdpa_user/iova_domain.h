@@ -46,6 +46,9 @@ void vduse_domain_sync(struct vduse_domain *domain, dma_addr_t iova,
 		       size_t size, enum dma_data_direction dir,
 		       bool for_cpu);
 
+int vduse_domain_orig_rw(struct vduse_domain *domain, dma_addr_t iova,
+			 void *buf, size_t len, bool write);
+
 void *vduse_domain_alloc_coherent(struct vduse_domain *domain, size_t size,
 				  dma_addr_t *iova, gfp_t gfp);
 void vduse_domain_free_coherent(struct vduse_domain *domain, size_t size,

@@ -22,63 +22,71 @@ static struct vduse_domain *vduse_dma_domain(struct device *dev)
 	return vdpa_to_vduse(vdpa)->domain;
 }
 
-/* A streaming mapping goes to the bounce range: GET_FD may hand it out. */
-static struct vduse_domain *vduse_dma_bounce(struct device *dev)
-{
-	struct vdpa_device *vdpa = container_of(dev, struct vdpa_device, dev);
-	struct vduse_vdpa *vv = vdpa_to_vduse(vdpa);
-
-	if (unlikely(!READ_ONCE(vv->bounce_used)))
-		WRITE_ONCE(vv->bounce_used, true);
-
-	return vv->domain;
-}
-
+/*
+ * One streaming mapping, bounced; those of a virtio-fs device are placed
+ * in their request too (fsreply.c).
+ */
 static dma_addr_t vduse_dma_map_page(struct device *dev, struct page *page,
 				     unsigned long offset, size_t size,
 				     enum dma_data_direction dir,
 				     unsigned long attrs)
 {
-	return vduse_domain_map_page(vduse_dma_bounce(dev), page, offset,
-				     size, dir, attrs & DMA_ATTR_SKIP_CPU_SYNC);
+	struct vdpa_device *vdpa = container_of(dev, struct vdpa_device, dev);
+	struct vduse_vdpa *vv = vdpa_to_vduse(vdpa);
+	dma_addr_t iova;
+
+	/* GET_FD may hand out the bounce range from now on. */
+	if (unlikely(!READ_ONCE(vv->bounce_used)))
+		WRITE_ONCE(vv->bounce_used, true);
+
+	iova = vduse_domain_map_page(vv->domain, page, offset, size, dir,
+				     attrs & DMA_ATTR_SKIP_CPU_SYNC);
+	if (vv->fs_cursor && iova != DMA_MAPPING_ERROR &&
+	    vduse_fs_reply_mapped(vv, iova, size, dir)) {
+		vduse_domain_unmap_page(vv->domain, iova, size, dir, true);
+		return DMA_MAPPING_ERROR;
+	}
+	return iova;
 }
 
-static void vduse_dma_unmap_page(struct device *dev, dma_addr_t addr,
+static void vduse_dma_unmap_page(struct device *dev, dma_addr_t iova,
 				 size_t size, enum dma_data_direction dir,
 				 unsigned long attrs)
 {
-	vduse_domain_unmap_page(vduse_dma_domain(dev), addr, size, dir,
-				attrs & DMA_ATTR_SKIP_CPU_SYNC);
+	struct vdpa_device *vdpa = container_of(dev, struct vdpa_device, dev);
+	struct vduse_vdpa *vv = vdpa_to_vduse(vdpa);
+	bool skip_sync = attrs & DMA_ATTR_SKIP_CPU_SYNC;
+
+	if (vv->fs_cursor && dir != DMA_TO_DEVICE)
+		vduse_fs_reply_unmap(vv, iova, size, dir, skip_sync);
+	else
+		vduse_domain_unmap_page(vv->domain, iova, size, dir,
+					skip_sync);
 }
 
 static void vduse_dma_unmap_sg(struct device *dev, struct scatterlist *sgl,
 			       int nents, enum dma_data_direction dir,
 			       unsigned long attrs)
 {
-	struct vduse_domain *domain = vduse_dma_domain(dev);
 	struct scatterlist *sg;
 	int i;
 
-	for_each_sg(sgl, sg, nents, i) {
-		vduse_domain_unmap_page(domain, sg_dma_address(sg),
-					sg_dma_len(sg), dir,
-					attrs & DMA_ATTR_SKIP_CPU_SYNC);
-	}
+	for_each_sg(sgl, sg, nents, i)
+		vduse_dma_unmap_page(dev, sg_dma_address(sg), sg_dma_len(sg),
+				     dir, attrs);
 }
 
 static int vduse_dma_map_sg(struct device *dev, struct scatterlist *sgl,
 			    int nents, enum dma_data_direction dir,
 			    unsigned long attrs)
 {
-	struct vduse_domain *domain = vduse_dma_bounce(dev);
 	struct scatterlist *sg;
 	int i;
 
 	for_each_sg(sgl, sg, nents, i) {
-		sg->dma_address = vduse_domain_map_page(domain, sg_page(sg),
-							sg->offset, sg->length,
-							dir, attrs &
-							DMA_ATTR_SKIP_CPU_SYNC);
+		sg->dma_address = vduse_dma_map_page(dev, sg_page(sg),
+						     sg->offset, sg->length,
+						     dir, attrs);
 		if (sg->dma_address == DMA_MAPPING_ERROR)
 			goto out_unmap;
 		sg_dma_len(sg) = sg->length;
@@ -96,7 +104,12 @@ static void vduse_dma_sync_single_for_cpu(struct device *dev, dma_addr_t addr,
 					  size_t size,
 					  enum dma_data_direction dir)
 {
-	vduse_domain_sync(vduse_dma_domain(dev), addr, size, dir, true);
+	struct vdpa_device *vdpa = container_of(dev, struct vdpa_device, dev);
+	struct vduse_vdpa *vv = vdpa_to_vduse(vdpa);
+
+	vduse_domain_sync(vv->domain, addr, size, dir, true);
+	if (vv->fs_cursor && dir != DMA_TO_DEVICE)
+		vduse_fs_reply_synced(vv, addr);
 }
 
 static void vduse_dma_sync_single_for_device(struct device *dev,

@@ -138,6 +138,9 @@ static int vduse_mgmt_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 	ret = vduse_iotlbs_alloc(vv, vdev->nas);
 	if (ret)
 		goto out_put_vdpa;
+	ret = vduse_fs_reply_init(vv);
+	if (ret)
+		goto out_put_vdpa;
 
 	ret = vduse_mgmt_domain_get(vdev);
 	if (ret)

@@ -209,6 +209,15 @@ VDUSE_DOMAIN_STAT_ATTR(bounce_maps, maps);
 VDUSE_DOMAIN_STAT_ATTR(bounce_to_device_bytes, bytes_to_device);
 VDUSE_DOMAIN_STAT_ATTR(bounce_from_device_bytes, bytes_from_device);
 
+/* stats/fs_bad_replies: virtio-fs reply headers the kernel rewrote. */
+static ssize_t fs_bad_replies_show(struct device *d,
+				   struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lld\n",
+			  atomic64_read(&to_vduse_dev(d)->fs_bad_replies));
+}
+static DEVICE_ATTR_RO(fs_bad_replies);
+
 static struct attribute *vduse_stats_attrs[] = {
 	&dev_attr_sent_get_vq_state.attr,
 	&dev_attr_sent_set_status.attr,
@@ -223,6 +232,7 @@ static struct attribute *vduse_stats_attrs[] = {
 	&dev_attr_bounce_maps.attr,
 	&dev_attr_bounce_to_device_bytes.attr,
 	&dev_attr_bounce_from_device_bytes.attr,
+	&dev_attr_fs_bad_replies.attr,
 	NULL
 };
 

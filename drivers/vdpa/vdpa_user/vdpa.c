@@ -678,6 +678,7 @@ static void vduse_vdpa_free(struct vdpa_device *vdpa)
 	 * vdev is NULL when dev_add failed before setting it.  The bounce
 	 * domain is vdev's: it stays.
 	 */
+	vduse_fs_reply_free(vv);
 	if (vv->vdev) {
 		vduse_iotlbs_free(vv, vv->vdev->nas);
 		put_device(&vv->vdev->dev);

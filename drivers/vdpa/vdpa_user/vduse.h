@@ -20,6 +20,7 @@
 #include <linux/vduse.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 
 /**
  * DOC: Layout
@@ -45,6 +46,8 @@
  *   indexes of the kernel's own rings
  * - vq.c: virtqueues: setup, kicks to the daemon, interrupts to the driver
  * - map.c: the dma_map_ops of virtio-vdpa, over the bounce domain
+ * - fsreply.c: checking the FUSE reply headers a daemon writes for
+ *   virtio-vdpa's virtiofs
  * - msg.c: requests to the daemon and its answers
  * - iova_domain.c: the bounce domain
  */
@@ -223,6 +226,7 @@ struct vduse_vq {
 };
 
 struct vduse_domain;
+struct vduse_fs_cursor;
 struct vduse_vdpa;
 
 /* The message types counted apart; the others count in "other". */
@@ -314,6 +318,7 @@ extern const char * const vduse_vq_stat_names[VDUSE_VQ_STATS];
  *	READ_ONCE() by VDUSE_VQ_INJECT_IRQ
  * @needs_reset: the daemon refused a queue enable or disable: the status
  *	shows NEEDS_RESET until the next reset
+ * @fs_bad_replies: virtio-fs reply headers turned into -EIO (fsreply.c)
  *
  * Fields above @lock are set at creation and never change.
  */
@@ -362,6 +367,7 @@ struct vduse_dev {
 	u8 run_state;
 	bool needs_reset;
 	const struct attribute_group **groups;
+	atomic64_t fs_bad_replies;
 };
 
 /**
@@ -401,6 +407,10 @@ enum vduse_run_state {
  * @orphan_work: answers the requests no daemon is left to (orphan.c)
  * @removing: vdpa dev del has begun; written under vduse_dev.lock, read
  *	with READ_ONCE() by the kick path
+ * @fs_replies: virtio-fs: reply header IOVA -> bytes the reply may have,
+ *	as an xa_mk_value() (fsreply.c)
+ * @fs_cursor: virtio-fs: each CPU's reply being mapped; NULL for other
+ *	device types
  */
 struct vduse_vdpa {
 	struct vdpa_device vdpa;
@@ -416,6 +426,8 @@ struct vduse_vdpa {
 	unsigned long cvq_deadline;
 	struct work_struct orphan_work;
 	bool removing;
+	struct xarray fs_replies;
+	struct vduse_fs_cursor __percpu *fs_cursor;
 };
 
 static inline struct vduse_vdpa *vdpa_to_vduse(struct vdpa_device *vdpa)
@@ -528,5 +540,14 @@ void vduse_orphan_kicked(struct vduse_vdpa *vv);
 void vduse_orphan_daemon_gone(struct vduse_dev *vdev);
 void vduse_orphan_removing(struct vduse_vdpa *vv);
 void vduse_orphan_stop(struct vduse_vdpa *vv);
+
+int vduse_fs_reply_init(struct vduse_vdpa *vv);
+void vduse_fs_reply_free(struct vduse_vdpa *vv);
+int vduse_fs_reply_mapped(struct vduse_vdpa *vv, dma_addr_t iova,
+			  size_t size, enum dma_data_direction dir);
+void vduse_fs_reply_synced(struct vduse_vdpa *vv, dma_addr_t iova);
+void vduse_fs_reply_unmap(struct vduse_vdpa *vv, dma_addr_t iova,
+			  size_t size, enum dma_data_direction dir,
+			  bool skip_sync);
 
 #endif /* _VDUSE_VDUSE_H */

@@ -5,10 +5,16 @@
  * virtiofs mounts the device through virtio-vdpa, then misbehaves on the
  * LOOKUP of one name: late, never, dead, a reply that is short, has a
  * used length or a header length past its buffer, or the wrong unique.
- * Each time the caller gets an answer or an error, the mount goes,
+ * Others serve a symlink and the root directory, then give READLINK and
+ * READDIR, whose replies have a variable length, a header length below
+ * the header's own or past the reply's buffers, or LOOKUP an error FUSE
+ * does not allow: the kernel's check of reply headers (fsreply.c) turns
+ * each into EIO and counts it in stats/fs_bad_replies.  Each time the
+ * caller gets an answer or an error, the mount goes,
  * `vdpa dev del` and VDUSE_DESTROY_DEV finish, and the kernel stays
  * healthy (the runner fails the test on any kernel report).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -35,6 +41,8 @@
 #define NAME		"vduse-fsh"
 #define TAG		"vduse-fsh"
 #define VICTIM		"victim"
+#define LINK		"link"
+#define LINK_INO	2
 #define FS_ID		26	/* VIRTIO_ID_FS */
 #define NVQS		2	/* hiprio, one request queue */
 #define QSIZE		64
@@ -50,6 +58,11 @@ enum fs_mode {
 	FS_HDR_LEN,	/* ENOENT, fuse_out_header.len 3 */
 	FS_UNIQUE,	/* ENOENT for another unique */
 	FS_ABORT,	/* answers; fusectl and umount -f are tried */
+	FS_LINK_LEN_3,	/* READLINK of LINK: header len 3 */
+	FS_LINK_LEN_LONG, /* READLINK: len one page past its buffer */
+	FS_DIR_LEN_LONG, /* READDIR of the root: len 1 MiB past its buffer */
+	FS_ERR_POSITIVE, /* LOOKUP of VICTIM: error +5 */
+	FS_ERR_WITH_DATA, /* LOOKUP of VICTIM: -ENOENT and a 128-byte body */
 };
 
 struct fs_queue {
@@ -175,10 +188,54 @@ static int64_t fs_serve(struct fs_daemon *d, struct fs_queue *q,
 		outlen += sizeof(*ao);
 		break;
 	}
-	case FUSE_LOOKUP:
+	case FUSE_LOOKUP: {
+		struct fuse_entry_out *eo = (void *)(oh + 1);
+
 		oh->error = -ENOENT;
 		victim = !strncmp((char *)(ih + 1), VICTIM, sizeof(VICTIM));
+		if (strncmp((char *)(ih + 1), LINK, sizeof(LINK)))
+			break;
+		oh->error = 0;
+		eo->nodeid = LINK_INO;
+		eo->attr.ino = LINK_INO;
+		eo->attr.mode = S_IFLNK | 0777;
+		eo->attr.nlink = 1;
+		eo->attr.size = 6;
+		outlen += sizeof(*eo);
 		break;
+	}
+	case FUSE_OPENDIR:
+		outlen += sizeof(struct fuse_open_out);
+		break;
+	case FUSE_RELEASEDIR:
+		break;
+	case FUSE_READLINK:
+		/* "target", and a header len as the mode says. */
+		memcpy(oh + 1, "target", 6);
+		outlen += 6;
+		oh->len = d->mode == FS_LINK_LEN_3 ? 3 :
+			  outlen + (d->mode == FS_LINK_LEN_LONG ? 4096 : 0);
+		fs_scatter(w, nw, out, outlen);
+		return outlen;
+	case FUSE_READDIR: {
+		struct fuse_read_in *ri = (void *)(ih + 1);
+		struct fuse_dirent *de = (void *)(oh + 1);
+
+		if (ri->offset)
+			break;	/* the end */
+		de->ino = FUSE_ROOT_ID;
+		de->off = 1;
+		de->namelen = 1;
+		de->type = S_IFDIR >> 12;
+		de->name[0] = '.';
+		outlen += FUSE_DIRENT_SIZE(de);
+		if (d->mode == FS_DIR_LEN_LONG) {
+			oh->len = outlen + (1 << 20);
+			fs_scatter(w, nw, out, outlen);
+			return outlen;
+		}
+		break;
+	}
 	case FUSE_DESTROY:
 		break;
 	default:
@@ -216,6 +273,14 @@ static int64_t fs_serve(struct fs_daemon *d, struct fs_queue *q,
 			return outlen;
 		case FS_UNIQUE:
 			oh->unique += 12345;
+			break;
+		case FS_ERR_POSITIVE:
+			oh->error = 5;
+			break;
+		case FS_ERR_WITH_DATA:
+			outlen += 128;
+			break;
+		default:
 			break;
 		}
 	}
@@ -409,6 +474,11 @@ FIXTURE_VARIANT_ADD(fsh, used_len_past_buffer) { .mode = FS_USED_LEN };
 FIXTURE_VARIANT_ADD(fsh, header_len_bad) { .mode = FS_HDR_LEN };
 FIXTURE_VARIANT_ADD(fsh, wrong_unique) { .mode = FS_UNIQUE };
 FIXTURE_VARIANT_ADD(fsh, no_fusectl_abort) { .mode = FS_ABORT };
+FIXTURE_VARIANT_ADD(fsh, readlink_header_len_3) { .mode = FS_LINK_LEN_3 };
+FIXTURE_VARIANT_ADD(fsh, readlink_len_past_buffer) { .mode = FS_LINK_LEN_LONG };
+FIXTURE_VARIANT_ADD(fsh, readdir_len_past_buffer) { .mode = FS_DIR_LEN_LONG };
+FIXTURE_VARIANT_ADD(fsh, lookup_error_positive) { .mode = FS_ERR_POSITIVE };
+FIXTURE_VARIANT_ADD(fsh, lookup_error_with_body) { .mode = FS_ERR_WITH_DATA };
 
 FIXTURE_SETUP(fsh)
 {
@@ -562,9 +632,107 @@ static void no_abort(struct __test_metadata *_metadata,
 	self->attached = 0;
 }
 
+static long long bad_replies(void)
+{
+	char buf[32];
+
+	if (vduse_sysfs_read(VDUSE_SYSFS_CLASS "/" NAME "/stats/fs_bad_replies",
+			     buf, sizeof(buf)) < 0)
+		return -1;
+	return atoll(buf);
+}
+
+/* readlink() in a child; exits with its errno, 0 if it read "target". */
+static int readlink_errno(const char *path, int ms)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (!pid) {
+		char buf[64];
+		ssize_t n = readlink(path, buf, sizeof(buf));
+
+		_exit(n < 0 ? errno : n == 6 && !memcmp(buf, "target", 6) ?
+		      0 : 255);
+	}
+	status = wait_ms(pid, ms);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		return -1;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+}
+
+/* The entries of @path read in a child; its errno, 0 if "." came. */
+static int readdir_errno(const char *path, int ms)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (!pid) {
+		DIR *dir = opendir(path);
+		struct dirent *de;
+		int dot = 0;
+
+		if (!dir)
+			_exit(errno);
+		errno = 0;
+		while ((de = readdir(dir)))
+			dot |= !strcmp(de->d_name, ".");
+		_exit(errno ? errno : dot ? 0 : 255);
+	}
+	status = wait_ms(pid, ms);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		return -1;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+}
+
+/*
+ * A reply header FUSE would not take from /dev/fuse: the caller gets EIO,
+ * each time, the count goes up, and the mount and the device go as usual.
+ */
+static void bad_header(struct __test_metadata *_metadata,
+		       struct _test_data_fsh *self, enum fs_mode mode)
+{
+	long long before = bad_replies();
+	char link[96];
+	int i;
+
+	snprintf(link, sizeof(link), "%s/" LINK, self->mnt);
+	ASSERT_LE(0, before);
+	for (i = 0; i < 2; i++) {
+		switch (mode) {
+		case FS_LINK_LEN_3:
+		case FS_LINK_LEN_LONG:
+			EXPECT_EQ(EIO, readlink_errno(link, 20000));
+			break;
+		case FS_DIR_LEN_LONG:
+			EXPECT_EQ(EIO, readdir_errno(self->mnt, 20000));
+			break;
+		default:
+			EXPECT_EQ(EIO, stat_errno(self->victim, 20000));
+		}
+	}
+	EXPECT_LE(before + 2, bad_replies());
+	EXPECT_EQ(0, umount(self->mnt));
+	self->mounted = 0;
+	EXPECT_EQ(0, vduse_vdpa_del(NAME, 60));
+	self->attached = 0;
+}
+
 TEST_F(fsh, hostile)
 {
 	switch (variant->mode) {
+	case FS_HDR_LEN:
+	case FS_LINK_LEN_3:
+	case FS_LINK_LEN_LONG:
+	case FS_DIR_LEN_LONG:
+	case FS_ERR_POSITIVE:
+	case FS_ERR_WITH_DATA:
+		bad_header(_metadata, self, variant->mode);
+		break;
 	case FS_NEVER:
 		gone(_metadata, self, 0);
 		break;

@@ -26,7 +26,7 @@ for p in "$TREE"/[a-d]*; do
 done
 DAEMON_PID=
 
-PLAN=33
+PLAN=34
 tap_plan $PLAN
 
 for tool in vdpa sha256sum diff stat mountpoint; do
@@ -278,6 +278,8 @@ check "mounted again, the data reads back" bash -c \
 	"mount -t virtiofs '$TAG' '$MNT' &&
 	 test \"\$(sha256sum < '$MNT/data.bin')\" = '$want' &&
 	 test \"\$(cat '$MNT/target')\" = new && umount '$MNT'"
+check "every reply header passed the kernel's check" \
+	test "$(cat "/sys/class/vduse/$NAME/stats/fs_bad_replies")" = 0
 check "vdpa dev del" vdpa_detach "$NAME"
 if daemon_stop; then
 	ok "the daemon served without error and destroyed the device"
