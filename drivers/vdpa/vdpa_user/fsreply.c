@@ -23,8 +23,9 @@
  * device maps only in task context with preemption off; any other mapping
  * fails, as does a first writable buffer shorter than the header.
  *
- * Locking: the per-CPU cursor is used with preemption off.  The xarray
- * takes its own lock, with interrupts off.
+ * Locking: the per-CPU cursor is used with preemption off.  The xarray's
+ * lock is taken with interrupts saved and off, inside whatever the
+ * driver holds around its mapping calls (virtiofs: its queue's lock).
  */
 
 #include <linux/fuse.h>
@@ -90,7 +91,9 @@ int vduse_fs_reply_mapped(struct vduse_vdpa *vv, dma_addr_t iova,
 			  size_t size, enum dma_data_direction dir)
 {
 	struct vduse_fs_cursor *c;
+	unsigned long flags;
 	void *room;
+	int ret = 0;
 
 	if (preemptible() || !in_task())
 		return -EINVAL;
@@ -101,28 +104,27 @@ int vduse_fs_reply_mapped(struct vduse_vdpa *vv, dma_addr_t iova,
 		return 0;
 	}
 
+	xa_lock_irqsave(&vv->fs_replies, flags);
 	if (c->open) {
 		/* More room for the open reply; no allocation on replace. */
-		xa_lock_irq(&vv->fs_replies);
 		room = xa_load(&vv->fs_replies, c->hdr);
 		if (room)
 			__xa_store(&vv->fs_replies, c->hdr,
 				   xa_mk_value(min_t(size_t, INT_MAX,
 						     xa_to_value(room) + size)),
 				   GFP_ATOMIC);
-		xa_unlock_irq(&vv->fs_replies);
-		return 0;
+	} else if (size < sizeof(struct fuse_out_header)) {
+		ret = -EINVAL;
+	} else if (xa_err(__xa_store(&vv->fs_replies, iova,
+				     xa_mk_value(min_t(size_t, INT_MAX, size)),
+				     GFP_ATOMIC))) {
+		ret = -ENOMEM;
+	} else {
+		c->hdr = iova;
+		c->open = true;
 	}
-
-	if (size < sizeof(struct fuse_out_header))
-		return -EINVAL;
-	if (xa_err(xa_store_irq(&vv->fs_replies, iova,
-				xa_mk_value(min_t(size_t, INT_MAX, size)),
-				GFP_ATOMIC)))
-		return -ENOMEM;
-	c->hdr = iova;
-	c->open = true;
-	return 0;
+	xa_unlock_irqrestore(&vv->fs_replies, flags);
+	return ret;
 }
 
 /* Make the header at @iova, in the driver's memory, one FUSE accepts. */
@@ -175,9 +177,12 @@ void vduse_fs_reply_unmap(struct vduse_vdpa *vv, dma_addr_t iova,
 			  bool skip_sync)
 {
 	struct vduse_fs_cursor *c;
+	unsigned long flags;
 	void *room;
 
-	room = xa_erase_irq(&vv->fs_replies, iova);
+	xa_lock_irqsave(&vv->fs_replies, flags);
+	room = __xa_erase(&vv->fs_replies, iova);
+	xa_unlock_irqrestore(&vv->fs_replies, flags);
 	if (room) {
 		if (!skip_sync) {
 			vduse_domain_sync(vv->domain, iova, size, dir, true);
