@@ -63,6 +63,7 @@ enum fs_mode {
 	FS_DIR_LEN_LONG, /* READDIR of the root: len 1 MiB past its buffer */
 	FS_ERR_POSITIVE, /* LOOKUP of VICTIM: error +5 */
 	FS_ERR_WITH_DATA, /* LOOKUP of VICTIM: -ENOENT and a 128-byte body */
+	FS_DIE_QUIET,	/* FS_DIE, having asked the driver not to kick */
 };
 
 struct fs_queue {
@@ -253,6 +254,7 @@ static int64_t fs_serve(struct fs_daemon *d, struct fs_queue *q,
 		case FS_NEVER:
 			return -1;
 		case FS_DIE:
+		case FS_DIE_QUIET:
 			_exit(0);
 		case FS_SHORT:
 			oh->error = 0;
@@ -315,6 +317,7 @@ static int fs_setup_queue(struct fs_daemon *d, uint32_t index)
 static void fs_serve_loop(struct fs_daemon *d)
 {
 	struct pollfd pfd[NVQS];
+	uint16_t ev;
 	uint32_t i;
 
 	while (!(__atomic_load_n(&d->ctl.statuses, __ATOMIC_ACQUIRE) &
@@ -325,6 +328,15 @@ static void fs_serve_loop(struct fs_daemon *d)
 			_exit(2);
 		pfd[i].fd = d->q[i].efd;
 		pfd[i].events = POLLIN;
+		if (d->mode != FS_DIE_QUIET)
+			continue;
+		/*
+		 * No kicks wanted: it polls.  With EVENT_IDX, an avail event
+		 * half the index space away; else the flag.
+		 */
+		d->q[i].used->flags = VRING_USED_F_NO_NOTIFY;
+		ev = d->q[i].last + 0x8000;
+		memcpy(&d->q[i].used->ring[d->q[i].num], &ev, sizeof(ev));
 	}
 	__atomic_store_n(&d->serving, 1, __ATOMIC_RELEASE);
 
@@ -463,12 +475,17 @@ static void kill_daemon(struct __test_metadata *_metadata,
 
 FIXTURE_VARIANT(fsh) {
 	enum fs_mode mode;
+	uint64_t features;	/* more than VDUSE_TEST_BASE_FEATURES */
 };
 
 FIXTURE_VARIANT_ADD(fsh, good) { .mode = FS_GOOD };
 FIXTURE_VARIANT_ADD(fsh, late) { .mode = FS_LATE };
 FIXTURE_VARIANT_ADD(fsh, never) { .mode = FS_NEVER };
 FIXTURE_VARIANT_ADD(fsh, dies) { .mode = FS_DIE };
+/* The kernel asks for kicks again, or what comes after the death waits. */
+FIXTURE_VARIANT_ADD(fsh, dies_with_kicks_off) { .mode = FS_DIE_QUIET };
+FIXTURE_VARIANT_ADD(fsh, dies_with_kicks_off_event_idx) {
+	.mode = FS_DIE_QUIET, .features = 1ULL << VIRTIO_RING_F_EVENT_IDX };
 FIXTURE_VARIANT_ADD(fsh, short_reply) { .mode = FS_SHORT };
 FIXTURE_VARIANT_ADD(fsh, used_len_past_buffer) { .mode = FS_USED_LEN };
 FIXTURE_VARIANT_ADD(fsh, header_len_bad) { .mode = FS_HDR_LEN };
@@ -492,7 +509,7 @@ FIXTURE_SETUP(fsh)
 	snprintf(c.cfg.name, sizeof(c.cfg.name), "%s", NAME);
 	c.cfg.vendor_id = 0x1af4;
 	c.cfg.device_id = FS_ID;
-	c.cfg.features = VDUSE_TEST_BASE_FEATURES;
+	c.cfg.features = VDUSE_TEST_BASE_FEATURES | variant->features;
 	c.cfg.vq_num = NVQS;
 	c.cfg.vq_align = 4096;
 	c.cfg.config_size = sizeof(*fc);
@@ -737,6 +754,7 @@ TEST_F(fsh, hostile)
 		gone(_metadata, self, 0);
 		break;
 	case FS_DIE:
+	case FS_DIE_QUIET:
 		gone(_metadata, self, 1);
 		break;
 	case FS_ABORT:
