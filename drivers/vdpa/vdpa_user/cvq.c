@@ -22,8 +22,8 @@
  *
  * Only split rings are read: a device offering the control virtqueue may
  * not offer VIRTIO_F_RING_PACKED (ctrl.c).  The rings are read and written
- * through copies (vduse_domain_rw()), since the daemon may rewrite them at
- * any moment; whatever it wrote, one run reads at most the queue size in
+ * through copies (ring.c), since the daemon may rewrite them at any
+ * moment; whatever it wrote, one run reads at most the queue size in
  * descriptors.
  * Under vhost-vdpa the rings are not the domain's coherent allocations, and
  * the watchdog does nothing: the VMM drives that queue, not the kernel.
@@ -34,8 +34,6 @@
  */
 
 #include <linux/jiffies.h>
-#include <linux/sched.h>
-#include <linux/virtio_byteorder.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
@@ -53,144 +51,64 @@
  */
 #define VDUSE_CVQ_TIMEOUT_MAX	10
 
-static u16 vduse_cvq16(__virtio16 val)
-{
-	/* VIRTIO_F_VERSION_1 is required: rings are little endian. */
-	return __virtio16_to_cpu(true, val);
-}
-
 /*
- * Put VIRTIO_NET_ERR in the status byte of the chain at @head: the first
- * byte the device may write.  Each descriptor read takes one of @budget,
- * which all the chains of a run share.
+ * VIRTIO_NET_ERR in the status byte of a command: the first byte the
+ * device may write.
  */
-static int vduse_cvq_fail_chain(struct vduse_domain *domain,
-				const struct vduse_vq *vq, u16 head,
-				u32 *budget)
+static int vduse_cvq_net_desc(struct vduse_ring_run *run, u16 flags,
+			      u64 addr, u32 len)
 {
 	u8 status = VIRTIO_NET_ERR;
-	u64 table = vq->desc_addr;
-	u32 size = vq->num;
-	bool indirect = false;
-	struct vring_desc d;
-	u32 i = head;
-	u32 n;
 
-	/* A chain is never longer than the queue; one more for INDIRECT. */
-	for (n = 0; n <= vq->num; n++) {
-		u16 flags;
+	if (!(flags & VRING_DESC_F_WRITE) || !len)
+		return 0;
+	if (vduse_domain_rw(run->domain, addr, &status, sizeof(status), true))
+		return -1;
+	return sizeof(status);
+}
 
-		if (!*budget)
-			return -ELOOP;
-		(*budget)--;
-		if (i >= size)
-			return -EINVAL;
-		if (vduse_domain_rw(domain, table + (u64)i * sizeof(d), &d,
-				    sizeof(d), false))
-			return -EFAULT;
+/* No device-writable byte: no place for the status. */
+static int vduse_cvq_net_end(struct vduse_ring_run *run)
+{
+	return -1;
+}
 
-		flags = vduse_cvq16(d.flags);
-		if (flags & VRING_DESC_F_INDIRECT) {
-			if (indirect)
-				return -EINVAL;
-			indirect = true;
-			table = __virtio64_to_cpu(true, d.addr);
-			size = __virtio32_to_cpu(true, d.len) / sizeof(d);
-			i = 0;
-			continue;
-		}
-		if ((flags & VRING_DESC_F_WRITE) && d.len)
-			return vduse_domain_rw(domain,
-					       __virtio64_to_cpu(true, d.addr),
-					       &status, sizeof(status), true);
-		if (!(flags & VRING_DESC_F_NEXT))
-			return -EINVAL;
-		i = vduse_cvq16(d.next);
-	}
+static const struct vduse_ring_ops vduse_cvq_net_ops = {
+	.desc	= vduse_cvq_net_desc,
+	.end	= vduse_cvq_net_end,
+};
 
-	return -ELOOP;
+/*
+ * A command that cannot be walked is still returned to the driver, which
+ * would spin for it forever otherwise.  Its status byte is then what the
+ * bounce buffer holds (zeroes, VIRTIO_NET_OK, unless the daemon wrote
+ * there): only a daemon rewriting the ring makes such a chain, and it can
+ * answer anything it likes anyway.  Used length 1 either way: the status
+ * byte.
+ */
+static int vduse_cvq_answer(struct vduse_ring_run *run, u16 head)
+{
+	vduse_ring_walk(run, &vduse_cvq_net_ops, head);
+	return 1;
 }
 
 /*
  * Complete the outstanding commands [used, avail) with VIRTIO_NET_ERR.
- * A chain that cannot be walked is still returned to the driver: its
- * status byte keeps what the driver put there, which is not VIRTIO_NET_OK.
  * The daemon can rewrite the rings at will (a chain looping on itself in
  * every slot of a 32768-entry queue): one run walks at most the queue
- * size in descriptors in all, and yields the CPU between chains.  The
- * driver has one command outstanding at a time, which fits any budget.
+ * size in descriptors in all.  The driver has one command outstanding at
+ * a time, which fits any budget.
  */
 static void vduse_cvq_fail_all(struct vduse_domain *domain,
 			       const struct vduse_vq *vq, u16 used, u16 avail)
 {
-	u64 ring = vq->device_addr + offsetof(struct vring_used, ring);
-	u16 n = min_t(u16, avail - used, vq->num);
-	u32 budget = vq->num;
-	__virtio16 idx;
-	u16 i;
+	struct vduse_ring_run run = {
+		.domain	= domain,
+		.vq	= vq,
+		.budget	= vq->num,
+	};
 
-	for (i = 0; i < n; i++) {
-		u16 slot = (u16)(used + i) % vq->num;
-		struct vring_used_elem elem;
-		__virtio16 head;
-
-		if (vduse_domain_rw(domain, vq->driver_addr +
-				    offsetof(struct vring_avail, ring) +
-				    slot * sizeof(head), &head, sizeof(head),
-				    false))
-			return;
-		vduse_cvq_fail_chain(domain, vq, vduse_cvq16(head), &budget);
-
-		elem.id = __cpu_to_virtio32(true, vduse_cvq16(head));
-		elem.len = __cpu_to_virtio32(true, 1);
-		if (vduse_domain_rw(domain, ring + slot * sizeof(elem), &elem,
-				    sizeof(elem), true))
-			return;
-		cond_resched();
-	}
-
-	/* The entries before the index that publishes them. */
-	smp_wmb();
-	idx = __cpu_to_virtio16(true, used + n);
-	vduse_domain_rw(domain, vq->device_addr +
-			offsetof(struct vring_used, idx), &idx, sizeof(idx),
-			true);
-}
-
-/**
- * vduse_ring_indexes() - read a split ring's used and available indexes
- * @domain: the bounce domain
- * @vq: the queue, set up and ready
- * @used: the used index
- * @avail: the available index
- *
- * For the kernel's own rings only (virtio-vdpa): coherent allocations in
- * the domain.  The entries they cover may be read after this returns.
- *
- * Return: false when the rings are not the kernel's or cannot be read.
- */
-bool vduse_ring_indexes(struct vduse_domain *domain, const struct vduse_vq *vq,
-			u16 *used, u16 *avail)
-{
-	__virtio16 u, a;
-
-	if (!vduse_domain_is_coherent(domain, vq->desc_addr) ||
-	    !vduse_domain_is_coherent(domain, vq->driver_addr) ||
-	    !vduse_domain_is_coherent(domain, vq->device_addr))
-		return false;
-	if (vduse_domain_rw(domain, vq->device_addr +
-			    offsetof(struct vring_used, idx), &u, sizeof(u),
-			    false) ||
-	    vduse_domain_rw(domain, vq->driver_addr +
-			    offsetof(struct vring_avail, idx), &a, sizeof(a),
-			    false))
-		return false;
-	/* The ring entries after the indexes that cover them. */
-	smp_rmb();
-	*used = vduse_cvq16(u);
-	*avail = vduse_cvq16(a);
-
-	return true;
+	vduse_ring_answer(&run, used, avail, vduse_cvq_answer);
 }
 
 static void vduse_cvq_work(struct work_struct *work)

@@ -32,9 +32,9 @@
  * core does not own; the core then marks the queue broken, and what is
  * left on it waits as it did without this.
  *
- * The rings are read and written through copies (vduse_domain_rw()), as
- * the control virtqueue watchdog (cvq.c) does: one run walks at most the
- * queue size in descriptors per queue, and yields the CPU between chains.
+ * The rings are read and written through copies (ring.c), as the control
+ * virtqueue watchdog (cvq.c) does: one run walks at most twice the queue
+ * size in descriptors per queue, and yields the CPU between chains.
  * Under vhost-vdpa the rings are not the domain's coherent allocations,
  * and nothing is done: the VMM's guest owns those requests.
  *
@@ -45,9 +45,7 @@
 
 #include <linux/bitmap.h>
 #include <linux/fuse.h>
-#include <linux/sched.h>
 #include <linux/virtio_blk.h>
-#include <linux/virtio_byteorder.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_ring.h>
@@ -59,37 +57,26 @@
 /* The queue after hiprio carries notifications when this is negotiated. */
 #define VDUSE_FS_F_NOTIFICATION	0
 
-static u16 vduse_orphan16(__virtio16 val)
-{
-	/* VIRTIO_F_VERSION_1 is required: rings are little endian. */
-	return __virtio16_to_cpu(true, val);
-}
-
-/* What the walk of one chain learnt, for the answer. */
-struct vduse_orphan_chain {
-	struct vduse_domain *domain;
+/* One run over a queue, and what the walk of its chain learnt. */
+struct vduse_orphan_run {
+	struct vduse_ring_run run;
+	const struct vduse_ring_ops *ops;
+	bool again;		/* the budget ran out */
 	bool have_in;		/* fs: @unique read from the request */
 	u64 unique;
 	bool have_status;	/* blk: @status_addr is set */
 	u64 status_addr;
 };
 
-/*
- * How a device type answers a chain.  @desc sees each descriptor in chain
- * order: a negative return ends the walk with the chain unanswerable, a
- * positive one ends it answered with that used length, 0 goes on.  @end
- * runs after the last descriptor and returns the used length, or a
- * negative value when the chain had no place for the answer.
- */
-struct vduse_orphan_ops {
-	int (*desc)(struct vduse_orphan_chain *c, u16 flags, u64 addr,
-		    u32 len);
-	int (*end)(struct vduse_orphan_chain *c);
-};
+static struct vduse_orphan_run *vduse_orphan_run(struct vduse_ring_run *run)
+{
+	return container_of(run, struct vduse_orphan_run, run);
+}
 
-static int vduse_orphan_fs_desc(struct vduse_orphan_chain *c, u16 flags,
+static int vduse_orphan_fs_desc(struct vduse_ring_run *run, u16 flags,
 				u64 addr, u32 len)
 {
+	struct vduse_orphan_run *r = vduse_orphan_run(run);
 	struct fuse_out_header out = {
 		.len = sizeof(out),
 		.error = -ENOTCONN,
@@ -98,214 +85,118 @@ static int vduse_orphan_fs_desc(struct vduse_orphan_chain *c, u16 flags,
 	if (flags & VRING_DESC_F_WRITE) {
 		if (len < sizeof(out))
 			return -1;
-		out.unique = c->unique;
-		if (vduse_domain_rw(c->domain, addr, &out, sizeof(out), true))
+		out.unique = r->unique;
+		if (vduse_domain_rw(run->domain, addr, &out, sizeof(out), true))
 			return -1;
 		return sizeof(out);
 	}
-	if (!c->have_in && len >= sizeof(struct fuse_in_header)) {
+	if (!r->have_in && len >= sizeof(struct fuse_in_header)) {
 		struct fuse_in_header in;
 
-		c->have_in = true;
-		if (!vduse_domain_rw(c->domain, addr, &in, sizeof(in), false))
-			c->unique = in.unique;
+		r->have_in = true;
+		if (!vduse_domain_rw(run->domain, addr, &in, sizeof(in), false))
+			r->unique = in.unique;
 	}
 	return 0;
 }
 
 /* Only a request with no reply (FORGET) gets here: returned as it is. */
-static int vduse_orphan_fs_end(struct vduse_orphan_chain *c)
+static int vduse_orphan_fs_end(struct vduse_ring_run *run)
 {
 	return 0;
 }
 
-static const struct vduse_orphan_ops vduse_orphan_fs_ops = {
+static const struct vduse_ring_ops vduse_orphan_fs_ops = {
 	.desc	= vduse_orphan_fs_desc,
 	.end	= vduse_orphan_fs_end,
 };
 
-static int vduse_orphan_blk_desc(struct vduse_orphan_chain *c, u16 flags,
+static int vduse_orphan_blk_desc(struct vduse_ring_run *run, u16 flags,
 				 u64 addr, u32 len)
 {
+	struct vduse_orphan_run *r = vduse_orphan_run(run);
+
 	/* The status is the last byte the device writes. */
 	if ((flags & VRING_DESC_F_WRITE) && len) {
-		c->have_status = true;
-		c->status_addr = addr + len - 1;
+		r->have_status = true;
+		r->status_addr = addr + len - 1;
 	}
 	return 0;
 }
 
-static int vduse_orphan_blk_end(struct vduse_orphan_chain *c)
+static int vduse_orphan_blk_end(struct vduse_ring_run *run)
 {
+	struct vduse_orphan_run *r = vduse_orphan_run(run);
 	u8 status = VIRTIO_BLK_S_IOERR;
 
-	if (!c->have_status ||
-	    vduse_domain_rw(c->domain, c->status_addr, &status,
+	if (!r->have_status ||
+	    vduse_domain_rw(run->domain, r->status_addr, &status,
 			    sizeof(status), true))
 		return -1;
 	return sizeof(status);
 }
 
-static const struct vduse_orphan_ops vduse_orphan_blk_ops = {
+static const struct vduse_ring_ops vduse_orphan_blk_ops = {
 	.desc	= vduse_orphan_blk_desc,
 	.end	= vduse_orphan_blk_end,
 };
 
 /*
- * Answer the chain at @head as @ops says.  Returns the used length;
- * -EAGAIN when @budget ran out first (nothing was written: the chain is
- * walked again by the next run); -EINVAL when it cannot be walked or has
- * no place for the answer.  Each descriptor read takes one of @budget.
+ * An entry is only used once its answer is written: a chain that cannot
+ * be answered ends the run, and one the budget ran out on is walked again
+ * by the next run.
  */
-static int vduse_orphan_fail_chain(struct vduse_domain *domain,
-				   const struct vduse_vq *vq,
-				   const struct vduse_orphan_ops *ops,
-				   u16 head, u32 *budget)
+static int vduse_orphan_answer(struct vduse_ring_run *run, u16 head)
 {
-	struct vduse_orphan_chain c = { .domain = domain };
-	u64 table = vq->desc_addr;
-	u32 size = vq->num;
-	bool indirect = false;
-	struct vring_desc d;
-	u32 i = head;
-	u32 n;
+	struct vduse_orphan_run *r = vduse_orphan_run(run);
+	int len;
 
-	/* A chain is never longer than the queue; one more for INDIRECT. */
-	for (n = 0; n <= vq->num; n++) {
-		u16 flags;
-		u32 len;
-		u64 addr;
-		int ret;
-
-		if (!*budget)
-			return -EAGAIN;
-		if (i >= size)
-			return -EINVAL;
-		(*budget)--;
-		if (vduse_domain_rw(domain, table + (u64)i * sizeof(d), &d,
-				    sizeof(d), false))
-			return -EINVAL;
-
-		flags = vduse_orphan16(d.flags);
-		addr = __virtio64_to_cpu(true, d.addr);
-		len = __virtio32_to_cpu(true, d.len);
-		if (flags & VRING_DESC_F_INDIRECT) {
-			if (indirect)
-				return -EINVAL;
-			indirect = true;
-			table = addr;
-			size = len / sizeof(d);
-			i = 0;
-			continue;
-		}
-		ret = ops->desc(&c, flags, addr, len);
-		if (ret)
-			return ret < 0 ? -EINVAL : ret;
-		if (!(flags & VRING_DESC_F_NEXT)) {
-			ret = ops->end(&c);
-			return ret < 0 ? -EINVAL : ret;
-		}
-		i = vduse_orphan16(d.next);
-	}
-
-	return -EINVAL;
+	r->have_in = false;
+	r->unique = 0;
+	r->have_status = false;
+	len = vduse_ring_walk(run, r->ops, head);
+	if (len == -EAGAIN)
+		r->again = true;
+	return len;
 }
 
 /*
- * Ask the driver to kick for every request it makes available from now
- * on: the notification flag cleared and, with VIRTIO_RING_F_EVENT_IDX,
- * the avail event set to @avail, as a daemon that died may have left
- * them otherwise.  Returns whether @avail is still the available index:
- * if not, a request came in meanwhile that may not have kicked.
- */
-static bool vduse_orphan_want_kicks(struct vduse_domain *domain,
-				    const struct vduse_vq *vq, bool event_idx,
-				    u16 avail)
-{
-	__virtio16 flags = 0, ev = __cpu_to_virtio16(true, avail), a;
-
-	vduse_domain_rw(domain, vq->device_addr +
-			offsetof(struct vring_used, flags), &flags,
-			sizeof(flags), true);
-	if (event_idx)
-		vduse_domain_rw(domain, vq->device_addr +
-				offsetof(struct vring_used, ring) +
-				vq->num * sizeof(struct vring_used_elem), &ev,
-				sizeof(ev), true);
-	/* Pairs with the driver's barrier between its index and the event. */
-	smp_mb();
-	if (vduse_domain_rw(domain, vq->driver_addr +
-			    offsetof(struct vring_avail, idx), &a, sizeof(a),
-			    false))
-		return true;
-	return vduse_orphan16(a) == avail;
-}
-
-/*
- * Complete what can be of [used, avail) of @vq, in order, and publish it.
- * An entry is only used once its answer is written: the first chain that
- * cannot be answered ends the run (and, if the walk's budget ran out,
- * sets @again).  Returns whether any entry was used.
+ * Complete what can be of [used, avail) of @vq, in order, and publish it,
+ * after asking the driver to kick for what comes next.  Sets @again when
+ * what is left needs another run.  Returns whether any entry was used.
  */
 static bool vduse_orphan_fail_all(struct vduse_domain *domain,
 				  const struct vduse_vq *vq,
-				  const struct vduse_orphan_ops *ops,
+				  const struct vduse_ring_ops *ops,
 				  bool event_idx, bool *again)
 {
-	u64 ring = vq->device_addr + offsetof(struct vring_used, ring);
-	/* Enough for one chain of the longest kind, bounded per run. */
-	u32 budget = 2 * vq->num + 2;
-	u16 used, avail, n, i;
-	__virtio16 u;
-	int len;
+	struct vduse_orphan_run r = {
+		.run = {
+			.domain	= domain,
+			.vq	= vq,
+			/* Enough for one chain of the longest kind. */
+			.budget	= 2 * vq->num + 2,
+		},
+		.ops = ops,
+	};
+	u16 used, avail;
+	int ret;
 
 	if (!vduse_ring_indexes(domain, vq, &used, &avail))
 		return false;
-	if (!vduse_orphan_want_kicks(domain, vq, event_idx, avail))
+	if (!vduse_ring_want_kicks(domain, vq, event_idx, avail))
 		*again = true;
-	n = min_t(u16, avail - used, vq->num);
-
-	for (i = 0; i < n; i++) {
-		u16 slot = (u16)(used + i) % vq->num;
-		struct vring_used_elem elem;
-		__virtio16 head;
-
-		if (vduse_domain_rw(domain, vq->driver_addr +
-				    offsetof(struct vring_avail, ring) +
-				    slot * sizeof(head), &head, sizeof(head),
-				    false))
-			break;
-		len = vduse_orphan_fail_chain(domain, vq, ops,
-					      vduse_orphan16(head), &budget);
-		if (len < 0) {
-			if (len == -EAGAIN)
-				*again = true;
-			break;
-		}
-
-		elem.id = __cpu_to_virtio32(true, vduse_orphan16(head));
-		elem.len = __cpu_to_virtio32(true, len);
-		if (vduse_domain_rw(domain, ring + slot * sizeof(elem), &elem,
-				    sizeof(elem), true))
-			break;
-		cond_resched();
-	}
-	if (!i)
-		return false;
-
-	/* The entries before the index that publishes them. */
-	smp_wmb();
-	u = __cpu_to_virtio16(true, used + i);
-	return !vduse_domain_rw(domain, vq->device_addr +
-				offsetof(struct vring_used, idx), &u,
-				sizeof(u), true);
+	ret = vduse_ring_answer(&r.run, used, avail, vduse_orphan_answer);
+	if (r.again)
+		*again = true;
+	return ret > 0;
 }
 
 /*
  * How @vv's outstanding requests are answered now, or NULL if they are
  * left alone: a daemon has the node, or may yet come and resume them.
  */
-static const struct vduse_orphan_ops *
+static const struct vduse_ring_ops *
 vduse_orphan_ops_now(struct vduse_dev *vdev, struct vduse_vdpa *vv)
 {
 	lockdep_assert_held(&vdev->lock);
@@ -327,7 +218,7 @@ static void vduse_orphan_work(struct work_struct *work)
 	struct vduse_vdpa *vv = container_of(work, struct vduse_vdpa,
 					     orphan_work);
 	struct vduse_dev *vdev = vv->vdev;
-	const struct vduse_orphan_ops *ops;
+	const struct vduse_ring_ops *ops;
 	DECLARE_BITMAP(done, VDUSE_VQ_MAX);
 	bool event_idx, again = false;
 	u32 i;

@@ -42,8 +42,9 @@
  * - umem.c: daemon memory behind the bounce range, VDUSE_IOTLB_GET_INFO
  * - orphan.c: answering the virtio-fs and virtio-blk requests a departed
  *   daemon left in flight
- * - cvq.c: the virtio-net control virtqueue watchdog, and reading the
- *   indexes of the kernel's own rings
+ * - cvq.c: the virtio-net control virtqueue watchdog
+ * - ring.c: the kernel's own split rings, read and answered through the
+ *   bounce domain
  * - vq.c: virtqueues: setup, kicks to the daemon, interrupts to the driver
  * - map.c: the dma_map_ops of virtio-vdpa, over the bounce domain
  * - fsreply.c: checking the FUSE reply headers a daemon writes for
@@ -532,14 +533,51 @@ extern const struct dma_map_ops vduse_dma_ops;
 void vduse_cvq_init(struct vduse_vdpa *vv);
 void vduse_cvq_kicked(struct vduse_vdpa *vv);
 void vduse_cvq_stop(struct vduse_vdpa *vv);
-bool vduse_ring_indexes(struct vduse_domain *domain, const struct vduse_vq *vq,
-			u16 *used, u16 *avail);
 
 void vduse_orphan_init(struct vduse_vdpa *vv);
 void vduse_orphan_kicked(struct vduse_vdpa *vv);
 void vduse_orphan_daemon_gone(struct vduse_dev *vdev);
 void vduse_orphan_removing(struct vduse_vdpa *vv);
 void vduse_orphan_stop(struct vduse_vdpa *vv);
+
+/**
+ * struct vduse_ring_run - one run over a queue's outstanding entries
+ * @domain: the bounce domain the rings are in
+ * @vq: the queue
+ * @budget: descriptor reads left to the run's walks
+ *
+ * Callers embed it with what their &struct vduse_ring_ops learn of a
+ * chain.
+ */
+struct vduse_ring_run {
+	struct vduse_domain *domain;
+	const struct vduse_vq *vq;
+	u32 budget;
+};
+
+/**
+ * struct vduse_ring_ops - how a device type answers a chain
+ * @desc: sees each descriptor of the chain in order (flags, address and
+ *	length in CPU order): a negative return ends the walk with the chain
+ *	unanswered, a positive one ends it answered with that used length,
+ *	0 goes on.  Writes the answer only when it ends the walk answered.
+ * @end: runs after the last descriptor; returns the used length, or a
+ *	negative value when the chain had no place for the answer
+ */
+struct vduse_ring_ops {
+	int (*desc)(struct vduse_ring_run *run, u16 flags, u64 addr, u32 len);
+	int (*end)(struct vduse_ring_run *run);
+};
+
+bool vduse_ring_indexes(struct vduse_domain *domain, const struct vduse_vq *vq,
+			u16 *used, u16 *avail);
+int vduse_ring_walk(struct vduse_ring_run *run,
+		    const struct vduse_ring_ops *ops, u16 head);
+int vduse_ring_answer(struct vduse_ring_run *run, u16 used, u16 avail,
+		      int (*answer)(struct vduse_ring_run *run, u16 head));
+bool vduse_ring_want_kicks(struct vduse_domain *domain,
+			   const struct vduse_vq *vq, bool event_idx,
+			   u16 avail);
 
 int vduse_fs_reply_init(struct vduse_vdpa *vv);
 void vduse_fs_reply_free(struct vduse_vdpa *vv);
