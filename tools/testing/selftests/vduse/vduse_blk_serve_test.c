@@ -721,7 +721,7 @@ static void wait_reads(struct reader *r, unsigned int n)
  * cycles under reads and checked writes, and memory still registered at
  * detach given back.
  */
-TEST_F_TIMEOUT(serve, umem, 120)
+TEST_F(serve, umem)
 {
 	const size_t bsz = 64 << 20;
 	struct vduse_iova_umem u = { .size = bsz }, by_range = { .size = bsz };
@@ -1128,8 +1128,7 @@ TEST_F(serve, kick_and_irq_errors)
  * told it may send 126 segments a request (as qemu-storage-daemon
  * says): a 1 MiB read must not be retried for ever for want of room.
  */
-TEST_F_TIMEOUT(serve, smallest_bounce_range_carries_large_requests,
-	       120)
+TEST_F(serve, smallest_bounce_range_carries_large_requests)
 {
 	struct vduse_vq_config vq = { .index = 0, .max_size = 128 };
 	struct virtio_blk_config *blk = (void *)self->c.cfg.config;

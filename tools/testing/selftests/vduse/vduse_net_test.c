@@ -761,7 +761,7 @@ FIXTURE_TEARDOWN(cvq_loop)
 {
 }
 
-TEST_F_TIMEOUT(cvq_loop, walked_boundedly, 240)
+TEST_F(cvq_loop, walked_boundedly)
 {
 	struct net_fixture f;
 	/* f.ifname is filled in by net_fixture_up(). */
