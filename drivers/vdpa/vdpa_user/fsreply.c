@@ -4,9 +4,9 @@
  *
  * 6.12's virtiofs takes the struct fuse_out_header a device writes as it
  * is.  Its len, less the header, becomes the size of a variable-length
- * reply (READDIR, READLINK, READ, INIT), which FUSE then parses: a len
- * below 16 or past the request's reply buffers makes it read and write
- * past them.  A daemon is not trusted as the kernel is, so for a virtio-fs
+ * reply (READDIR, READLINK, READ, INIT, GETXATTR), which FUSE then
+ * parses and copies: a len below 16 or past the request's reply buffers
+ * makes it read past them.  A daemon is not trusted as the kernel is, so for a virtio-fs
  * device on virtio-vdpa the DMA layer checks each reply header once it is
  * back in the driver's memory, before the driver can look at it, and
  * turns a bad one into an -EIO reply.
@@ -22,6 +22,11 @@
  * else can map for the device on that CPU meanwhile, so a virtio-fs
  * device maps only in task context with preemption off; any other mapping
  * fails, as does a first writable buffer shorter than the header.
+ *
+ * A header is set to an -EIO reply in the driver's memory when it is
+ * mapped: should its copy back never happen (a daemon that rewrites the
+ * split ring's NEXT flags can make 6.12's virtio_ring skip unmaps), the
+ * driver reads an error, not the zeros virtiofs allocated it with.
  *
  * Locking: the per-CPU cursor is used with preemption off.  The xarray's
  * lock is taken with interrupts saved and off, inside whatever the
@@ -90,6 +95,7 @@ void vduse_fs_reply_free(struct vduse_vdpa *vv)
 int vduse_fs_reply_mapped(struct vduse_vdpa *vv, dma_addr_t iova,
 			  size_t size, enum dma_data_direction dir)
 {
+	struct fuse_out_header eio = { .len = sizeof(eio), .error = -EIO };
 	struct vduse_fs_cursor *c;
 	unsigned long flags;
 	void *room;
@@ -124,6 +130,8 @@ int vduse_fs_reply_mapped(struct vduse_vdpa *vv, dma_addr_t iova,
 		c->open = true;
 	}
 	xa_unlock_irqrestore(&vv->fs_replies, flags);
+	if (!ret && c->open && c->hdr == iova)
+		vduse_domain_orig_rw(vv->domain, iova, &eio, sizeof(eio), true);
 	return ret;
 }
 
@@ -133,7 +141,9 @@ static void vduse_fs_reply_check(struct vduse_vdpa *vv, dma_addr_t iova,
 {
 	struct fuse_out_header h;
 
-	if (vduse_domain_orig_rw(vv->domain, iova, &h, sizeof(h), false))
+	/* A live mapping of at least the header: never fails. */
+	if (WARN_ON_ONCE(vduse_domain_orig_rw(vv->domain, iova, &h,
+					      sizeof(h), false)))
 		return;
 	/* What fuse_dev_write() accepts from a /dev/fuse server. */
 	if (h.len >= sizeof(h) && h.len <= room &&

@@ -6,7 +6,7 @@
  * mapping through the device's bounce domain (iova_domain.c), so the
  * driver's memory never becomes the daemon's.
  *
- * Locking: none here; the domain locks itself.
+ * Locking: none here; the domain locks itself, and fsreply.c its own.
  */
 
 #include <linux/dma-map-ops.h>
