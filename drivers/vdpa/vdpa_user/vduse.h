@@ -96,6 +96,11 @@
  *      driver's completions) may enter while a writer waits, so under
  *      a steady stream of them on other CPUs that wait is not bounded
  *      by 16 pages.
+ *    - ``vduse_vdpa.fs_replies``' xarray lock (fsreply.c): virtio-fs
+ *      reply headers being mapped; taken with interrupts saved and off,
+ *      inside whatever lock the driver maps and unmaps under (virtiofs:
+ *      its queue's spinlock), for one xarray store or erase; the bounce
+ *      copy that follows an erase runs after it is dropped.
  *
  * The control virtqueue watchdog (cvq.c, a work item) takes
  * ``vduse_dev.lock``, then the bounce domain's lock inside it, then
