@@ -111,7 +111,7 @@ static void vduse_vdpa_relay_vq_ready(struct vduse_dev *vdev,
 
 	mutex_lock(&vdev->lock);
 	was = vq->ready;
-	vq->ready = ready;
+	WRITE_ONCE(vq->ready, ready);
 	mutex_unlock(&vdev->lock);
 	/* Nothing changes: nothing to tell (a disable after reset). */
 	if (was == ready)
@@ -123,7 +123,7 @@ static void vduse_vdpa_relay_vq_ready(struct vduse_dev *vdev,
 
 	mutex_lock(&vdev->lock);
 	WRITE_ONCE(vdev->needs_reset, true);
-	vq->ready = false;
+	WRITE_ONCE(vq->ready, false);
 	mutex_unlock(&vdev->lock);
 	if (ready)
 		vduse_vq_enable_cb(vq, false);
@@ -150,7 +150,7 @@ static void vduse_vdpa_set_vq_ready(struct vdpa_device *vdpa, u16 idx,
 	}
 
 	mutex_lock(&vdev->lock);
-	vq->ready = ready;
+	WRITE_ONCE(vq->ready, ready);
 	mutex_unlock(&vdev->lock);
 	vduse_vq_enable_cb(vq, ready);
 }

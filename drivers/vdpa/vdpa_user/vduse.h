@@ -160,7 +160,8 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
  * @state: last available (and, packed, used) index and wrap counters;
  *	a split queue uses the first field only
  * @ready: the driver enabled the queue (and, with VDUSE_F_QUEUE_READY,
- *	the daemon agreed)
+ *	the daemon agreed); written with WRITE_ONCE() under vduse_dev.lock,
+ *	read with READ_ONCE() by the kick path
  * @kick_lock: protects @kickfd, @kicked and @kicks_held
  * @kickfd: the daemon's kick eventfd, or NULL
  * @kicked: a kick came while no eventfd was set, or while kicks were

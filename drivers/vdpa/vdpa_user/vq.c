@@ -601,7 +601,7 @@ void vduse_vqs_reset(struct vduse_dev *vdev)
 		vq->driver_addr = 0;
 		vq->device_addr = 0;
 		memset(&vq->state, 0, sizeof(vq->state));
-		vq->ready = false;
+		WRITE_ONCE(vq->ready, false);
 
 		vduse_vq_enable_cb(vq, false);
 		vduse_vq_set_cb(vq, NULL);
