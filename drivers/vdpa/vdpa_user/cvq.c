@@ -11,6 +11,10 @@
  * bounce domain, and the kernel can answer in the daemon's place:
  *
  * - a kick of the control virtqueue arms the watchdog, unless it is armed;
+ *   so does DRIVER_OK, and while the queue is idle the watchdog looks at it
+ *   again every VDUSE_CVQ_POLL seconds: the daemon can ask the driver not
+ *   to kick (VRING_USED_F_NO_NOTIFY, the avail event), and a command made
+ *   then is found without one;
  * - while buffers are outstanding and the daemon uses none of them for
  *   msg_timeout seconds, but at most VDUSE_CVQ_TIMEOUT_MAX (also when
  *   msg_timeout is 0: this queue is never waited on forever), the device
@@ -50,6 +54,9 @@
  * virtio_net holds RTNL meanwhile, and the whole network stack waits.
  */
 #define VDUSE_CVQ_TIMEOUT_MAX	10
+
+/* Seconds between looks at an idle control virtqueue (two index reads). */
+#define VDUSE_CVQ_POLL		2
 
 /*
  * VIRTIO_NET_ERR in the status byte of a command: the first byte the
@@ -141,6 +148,8 @@ static void vduse_cvq_work(struct work_struct *work)
 
 	if (used == avail) {
 		vv->cvq_watching = false;
+		/* A kick pulls this in; a command without one waits for it. */
+		schedule_delayed_work(&vv->cvq_work, VDUSE_CVQ_POLL * HZ);
 		goto out_unlock;
 	}
 
@@ -172,6 +181,8 @@ static void vduse_cvq_work(struct work_struct *work)
 	vduse_cvq_fail_all(vv->domain, vq, used, avail);
 	vv->cvq_watching = false;
 	signal = true;
+	/* Later commands too, kicked or not. */
+	schedule_delayed_work(&vv->cvq_work, VDUSE_CVQ_POLL * HZ);
 
 out_unlock:
 	mutex_unlock(&vdev->lock);
@@ -189,7 +200,8 @@ void vduse_cvq_init(struct vduse_vdpa *vv)
 }
 
 /**
- * vduse_cvq_kicked() - the driver kicked the control virtqueue
+ * vduse_cvq_kicked() - the driver kicked the control virtqueue, or set
+ * DRIVER_OK
  * @vv: the attachment
  *
  * May be called in atomic context.
@@ -202,8 +214,9 @@ void vduse_cvq_kicked(struct vduse_vdpa *vv)
 		mod_delayed_work(system_wq, &vv->cvq_work, 0);
 		return;
 	}
+	/* Also brings forward the look at an idle queue. */
 	if (!test_and_set_bit(VDUSE_CVQ_ARMED, &vv->cvq_flags))
-		schedule_delayed_work(&vv->cvq_work, 0);
+		mod_delayed_work(system_wq, &vv->cvq_work, 0);
 }
 
 /**
@@ -211,7 +224,7 @@ void vduse_cvq_kicked(struct vduse_vdpa *vv)
  * @vv: the attachment, being reset or detached
  *
  * Must not be called with vduse_dev.lock held.  Afterwards the watchdog
- * runs again only after a kick.
+ * runs again only after a kick or DRIVER_OK.
  */
 void vduse_cvq_stop(struct vduse_vdpa *vv)
 {

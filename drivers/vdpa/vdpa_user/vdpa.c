@@ -489,6 +489,9 @@ static void vduse_vdpa_set_status(struct vdpa_device *vdpa, u8 status)
 	mutex_lock(&vdev->lock);
 	WRITE_ONCE(vdev->status, status);
 	mutex_unlock(&vdev->lock);
+	/* The watchdog looks at the control queue from now on. */
+	if (early && READ_ONCE(vdev->cvq_index) != U32_MAX)
+		vduse_cvq_kicked(vdpa_to_vduse(vdpa));
 }
 
 static int vduse_vdpa_reset(struct vdpa_device *vdpa)

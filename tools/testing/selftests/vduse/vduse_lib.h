@@ -238,6 +238,7 @@ struct vduse_net_server {
 	int cvq;
 	unsigned int max_pairs;		/* what VQ_PAIRS_SET may ask */
 	int cvq_silent;			/* __atomic: never answer the cvq */
+	int cvq_no_kicks;		/* ask the driver not to kick the cvq */
 	/*
 	 * __atomic: instead of answering the cvq, make every descriptor a
 	 * chain looping on itself, and every slot of the available ring

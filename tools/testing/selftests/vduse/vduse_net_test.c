@@ -428,14 +428,15 @@ static void dpdk_net_config(struct vduse_test_config *c, uint64_t features,
  * The fixture's device: control queue and two pairs; a control queue
  * that is never answered, or that the daemon makes loop; DPDK's set.
  */
-enum net_mode { NET_CVQ_MQ, NET_SILENT_CVQ, NET_LOOP_CVQ, NET_DPDK };
+enum net_mode { NET_CVQ_MQ, NET_SILENT_CVQ, NET_LOOP_CVQ, NET_DPDK,
+		NET_SILENT_NO_KICKS };
 
 /* 0, or which step failed, negated. */
 static int net_fixture_up(struct net_fixture *f, enum net_mode mode)
 {
 	struct vduse_vq_config vq = { .max_size = 256 };
-	int silent = mode == NET_SILENT_CVQ ? CVQ_SILENT :
-		     mode == NET_LOOP_CVQ ? CVQ_LOOP : 0;
+	int silent = mode == NET_SILENT_CVQ || mode == NET_SILENT_NO_KICKS ?
+		     CVQ_SILENT : mode == NET_LOOP_CVQ ? CVQ_LOOP : 0;
 	struct vduse_test_config c;
 	char path[128];
 	int i;
@@ -488,6 +489,7 @@ static int net_fixture_up(struct net_fixture *f, enum net_mode mode)
 	f->srv.cvq = mode == NET_DPDK ? -1 : (int)c.cfg.vq_num - 1;
 	f->srv.max_pairs = silent ? 1 : 2;
 	f->srv.cvq_silent = silent == CVQ_SILENT;
+	f->srv.cvq_no_kicks = mode == NET_SILENT_NO_KICKS;
 	f->srv.cvq_loop = silent == CVQ_LOOP;
 	if (vduse_ctl_daemon_start(&f->ctl, f->fd) ||
 	    vduse_net_server_start(&f->srv))
@@ -635,13 +637,14 @@ static double now_s(void)
  * one fails too, answered by the kernel; the device can be detached and
  * destroyed.  Without the watchdog the first command never returns.
  */
-TEST(silent_control_vq_does_not_wedge_the_driver)
+static void silent_cvq(struct __test_metadata *_metadata,
+		       enum net_mode mode)
 {
 	struct net_fixture f;
 	char path[128], buf[16];
 	double t;
 
-	ASSERT_EQ(0, net_fixture_up(&f, NET_SILENT_CVQ));
+	ASSERT_EQ(0, net_fixture_up(&f, mode));
 
 	/* Not before the daemon had msg_timeout to answer. */
 	t = now_s();
@@ -660,6 +663,22 @@ TEST(silent_control_vq_does_not_wedge_the_driver)
 
 	EXPECT_EQ(0, net_fixture_down(&f));
 	EXPECT_NE(0, access("/dev/vduse/" NAME, F_OK));
+}
+
+TEST(silent_control_vq_does_not_wedge_the_driver)
+{
+	silent_cvq(_metadata, NET_SILENT_CVQ);
+}
+
+/*
+ * The same daemon also asks the driver not to kick the control queue
+ * (the used ring's flag, the avail event): the command comes without a
+ * kick, and the watchdog, which looks at an idle queue every 2 s, finds
+ * it anyway.  Without that look the first command never returns.
+ */
+TEST(silent_control_vq_without_kicks_does_not_wedge_the_driver)
+{
+	silent_cvq(_metadata, NET_SILENT_NO_KICKS);
 }
 
 /* One counter of `vdpa dev vstats show NAME qidx Q`; -1 if not there. */
