@@ -326,7 +326,6 @@ static int fs_setup_queue(struct fs_daemon *d, uint32_t index)
 static void fs_serve_loop(struct fs_daemon *d)
 {
 	struct pollfd pfd[NVQS];
-	uint16_t ev;
 	uint32_t i;
 
 	while (!(__atomic_load_n(&d->ctl.statuses, __ATOMIC_ACQUIRE) &
@@ -339,13 +338,8 @@ static void fs_serve_loop(struct fs_daemon *d)
 		pfd[i].events = POLLIN;
 		if (d->mode != FS_DIE_QUIET)
 			continue;
-		/*
-		 * No kicks wanted: it polls.  With EVENT_IDX, an avail event
-		 * half the index space away; else the flag.
-		 */
-		d->q[i].used->flags = VRING_USED_F_NO_NOTIFY;
-		ev = d->q[i].last + 0x8000;
-		memcpy(&d->q[i].used->ring[d->q[i].num], &ev, sizeof(ev));
+		/* No kicks wanted: it polls. */
+		vduse_vring_no_kicks(d->q[i].used, d->q[i].num, d->q[i].last);
 	}
 	__atomic_store_n(&d->serving, 1, __ATOMIC_RELEASE);
 
@@ -448,9 +442,12 @@ static pid_t spawn_stat(const char *path)
 	return pid;
 }
 
-static int stat_errno(const char *path, int ms)
+/*
+ * What a child that exits with an errno said, within @ms: the errno, -1
+ * if it is still there (then killed), -2 if it died of a signal.
+ */
+static int child_errno(pid_t pid, int ms)
 {
-	pid_t pid = spawn_stat(path);
 	int status = wait_ms(pid, ms);
 
 	if (status == -1) {
@@ -458,6 +455,11 @@ static int stat_errno(const char *path, int ms)
 		return -1;
 	}
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+}
+
+static int stat_errno(const char *path, int ms)
+{
+	return child_errno(spawn_stat(path), ms);
 }
 
 FIXTURE(fsh) {
@@ -673,7 +675,6 @@ static long long bad_replies(void)
 static int readlink_errno(const char *path, int ms)
 {
 	pid_t pid = fork();
-	int status;
 
 	if (!pid) {
 		char buf[64];
@@ -682,19 +683,13 @@ static int readlink_errno(const char *path, int ms)
 		_exit(n < 0 ? errno : n == 6 && !memcmp(buf, "target", 6) ?
 		      0 : 255);
 	}
-	status = wait_ms(pid, ms);
-	if (status == -1) {
-		kill(pid, SIGKILL);
-		return -1;
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+	return child_errno(pid, ms);
 }
 
 /* The entries of @path read in a child; its errno, 0 if "." came. */
 static int readdir_errno(const char *path, int ms)
 {
 	pid_t pid = fork();
-	int status;
 
 	if (!pid) {
 		DIR *dir = opendir(path);
@@ -708,12 +703,7 @@ static int readdir_errno(const char *path, int ms)
 			dot |= !strcmp(de->d_name, ".");
 		_exit(errno ? errno : dot ? 0 : 255);
 	}
-	status = wait_ms(pid, ms);
-	if (status == -1) {
-		kill(pid, SIGKILL);
-		return -1;
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+	return child_errno(pid, ms);
 }
 
 /*

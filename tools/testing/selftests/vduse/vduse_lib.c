@@ -715,6 +715,16 @@ void vduse_vring_push(struct vduse_vring *vr, uint16_t head, uint32_t len)
 			 __ATOMIC_RELEASE);
 }
 
+void vduse_vring_no_kicks(struct vring_used *used, uint32_t num,
+			  uint16_t last_avail)
+{
+	uint16_t ev = last_avail + 0x8000;
+
+	__atomic_store_n(&used->flags, VRING_USED_F_NO_NOTIFY,
+			 __ATOMIC_RELEASE);
+	memcpy(&used->ring[num], &ev, sizeof(ev));
+}
+
 int vduse_vring_chain(struct vduse_vring *vr, struct vduse_iova_cache *iova,
 		      uint16_t head, struct vduse_vbuf *bufs, int max)
 {

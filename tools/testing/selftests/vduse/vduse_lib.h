@@ -10,6 +10,8 @@
 #include <sys/types.h>
 #include <linux/vduse.h>
 
+struct vring_used;
+
 #ifndef BIT_ULL
 #define BIT_ULL(n)	(1ULL << (n))
 #endif
@@ -211,6 +213,13 @@ int vduse_vring_map(struct vduse_iova_cache *iova, uint32_t index,
 		    struct vduse_vring *vr);
 int vduse_vring_pop(struct vduse_vring *vr, uint16_t *head);
 void vduse_vring_push(struct vduse_vring *vr, uint16_t head, uint32_t len);
+/*
+ * Ask the driver not to kick the split ring whose USED ring has NUM
+ * entries: the flag, and for EVENT_IDX an avail event half the index
+ * space past LAST_AVAIL.
+ */
+void vduse_vring_no_kicks(struct vring_used *used, uint32_t num,
+			  uint16_t last_avail);
 /*
  * The buffers of the chain at HEAD, direct or through one indirect
  * table, into BUFS (at most MAX); their number, or -errno for a chain

@@ -364,20 +364,6 @@ static int net_should_drop(struct vduse_net_server *s)
 	       __atomic_load_n(&s->reset, __ATOMIC_ACQUIRE);
 }
 
-/*
- * Ask the driver not to kick: the flag, and an avail event half the index
- * space away for EVENT_IDX.  Looked at on every pass, as a daemon that
- * polls its rings would.
- */
-static void net_no_kicks(struct net_vq *q)
-{
-	uint16_t ev = q->last_avail + 0x8000;
-
-	__atomic_store_n(&q->used->flags, VRING_USED_F_NO_NOTIFY,
-			 __ATOMIC_RELEASE);
-	memcpy(&q->used->ring[q->num], &ev, sizeof(ev));
-}
-
 /* From DRIVER_OK to the reset: the rings are valid in between. */
 static void net_session(struct vduse_net_server *s, uint8_t *buf,
 			uint8_t *frame)
@@ -425,7 +411,9 @@ static void net_session(struct vduse_net_server *s, uint8_t *buf,
 				cnt = 0;
 			if (i == s->cvq) {
 				if (s->cvq_no_kicks)
-					net_no_kicks(&q[i]);
+					vduse_vring_no_kicks(q[i].used,
+							     q[i].num,
+							     q[i].last_avail);
 				if (__atomic_load_n(&s->cvq_loop,
 						    __ATOMIC_ACQUIRE))
 					net_ctrl_loop(&q[i]);
