@@ -98,6 +98,7 @@ int vduse_fs_reply_mapped(struct vduse_vdpa *vv, dma_addr_t iova,
 	struct fuse_out_header eio = { .len = sizeof(eio), .error = -EIO };
 	struct vduse_fs_cursor *c;
 	unsigned long flags;
+	bool hdr = false;
 	void *room;
 	int ret = 0;
 
@@ -128,9 +129,10 @@ int vduse_fs_reply_mapped(struct vduse_vdpa *vv, dma_addr_t iova,
 	} else {
 		c->hdr = iova;
 		c->open = true;
+		hdr = true;
 	}
 	xa_unlock_irqrestore(&vv->fs_replies, flags);
-	if (!ret && c->open && c->hdr == iova)
+	if (hdr)
 		vduse_domain_orig_rw(vv->domain, iova, &eio, sizeof(eio), true);
 	return ret;
 }

@@ -15,11 +15,15 @@
 #include "iova_domain.h"
 #include "vduse.h"
 
+/* The vdpa device is its own DMA device. */
+static struct vduse_vdpa *vduse_dma_vv(struct device *dev)
+{
+	return vdpa_to_vduse(container_of(dev, struct vdpa_device, dev));
+}
+
 static struct vduse_domain *vduse_dma_domain(struct device *dev)
 {
-	struct vdpa_device *vdpa = container_of(dev, struct vdpa_device, dev);
-
-	return vdpa_to_vduse(vdpa)->domain;
+	return vduse_dma_vv(dev)->domain;
 }
 
 /*
@@ -31,8 +35,7 @@ static dma_addr_t vduse_dma_map_page(struct device *dev, struct page *page,
 				     enum dma_data_direction dir,
 				     unsigned long attrs)
 {
-	struct vdpa_device *vdpa = container_of(dev, struct vdpa_device, dev);
-	struct vduse_vdpa *vv = vdpa_to_vduse(vdpa);
+	struct vduse_vdpa *vv = vduse_dma_vv(dev);
 	dma_addr_t iova;
 
 	/* GET_FD may hand out the bounce range from now on. */
@@ -53,8 +56,7 @@ static void vduse_dma_unmap_page(struct device *dev, dma_addr_t iova,
 				 size_t size, enum dma_data_direction dir,
 				 unsigned long attrs)
 {
-	struct vdpa_device *vdpa = container_of(dev, struct vdpa_device, dev);
-	struct vduse_vdpa *vv = vdpa_to_vduse(vdpa);
+	struct vduse_vdpa *vv = vduse_dma_vv(dev);
 	bool skip_sync = attrs & DMA_ATTR_SKIP_CPU_SYNC;
 
 	if (vv->fs_cursor && dir != DMA_TO_DEVICE)
@@ -104,8 +106,7 @@ static void vduse_dma_sync_single_for_cpu(struct device *dev, dma_addr_t addr,
 					  size_t size,
 					  enum dma_data_direction dir)
 {
-	struct vdpa_device *vdpa = container_of(dev, struct vdpa_device, dev);
-	struct vduse_vdpa *vv = vdpa_to_vduse(vdpa);
+	struct vduse_vdpa *vv = vduse_dma_vv(dev);
 
 	vduse_domain_sync(vv->domain, addr, size, dir, true);
 	if (vv->fs_cursor && dir != DMA_TO_DEVICE)
