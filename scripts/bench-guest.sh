@@ -56,8 +56,23 @@ PEER_JOBS=${BENCH_PEER_JOBS:-randread-4k-qd1 randread-4k-qd32 randread-4k-4jobs-
 PEER_QSIZE=${BENCH_PEER_QSIZE:-256}
 # BENCH_PEER_CPUS=0: the peers' daemon and fio on those CPUs only.
 PEER_CPUS=${BENCH_PEER_CPUS:-}
-PIN=()
-[ -z "$PEER_CPUS" ] || PIN=(taskset -c "$PEER_CPUS")
+# BENCH_DAEMON_CPUS=0 BENCH_FIO_CPUS=1: every daemon (qemu-storage-daemon,
+# the null daemons) on the first set, every fio on the second;
+# BENCH_PEER_CPUS, where set, pins the peers' both.
+DAEMON_CPUS=${BENCH_DAEMON_CPUS:-}
+FIO_CPUS=${BENCH_FIO_CPUS:-}
+pin_to() {	# ARRAY CPUS
+	local -n a=$1
+	a=()
+	[ -z "$2" ] || a=(taskset -c "$2")
+}
+pin_to QSD_PIN "$DAEMON_CPUS"
+pin_to MATRIX_FIO_PIN "$FIO_CPUS"
+pin_to PIN "${PEER_CPUS:-$DAEMON_CPUS}"
+pin_to PEER_FIO_PIN "${PEER_CPUS:-$FIO_CPUS}"
+# BENCH_IRQ_AFFINITY=3: after each attach, every queue's irq_cb_affinity
+# (both modules have it) set to that mask, in place of the driver's.
+IRQ_AFFINITY=${BENCH_IRQ_AFFINITY:-}
 CTL=${BENCH_CTL:-0}
 
 sel=$VDUSE_TOP/tools/testing/selftests/vduse
@@ -196,7 +211,7 @@ qsd_bench_start() {
 	file) bd="driver=file,node-name=n0,filename=$img,cache.direct=off,aio=threads" ;;
 	*) fatal "unknown backend $1" ;;
 	esac
-	qemu-storage-daemon --blockdev "$bd" \
+	"${QSD_PIN[@]}" qemu-storage-daemon --blockdev "$bd" \
 		--export "type=vduse-blk,id=exp0,node-name=n0,name=$name,num-queues=$2,queue-size=$3,writable=on" \
 		> "$out/qsd-$1.log" 2>&1 &
 	QSD_PID=$!
@@ -292,12 +307,12 @@ run_job() {
 	local section=$1 target=$2 backend=$3 config=$4 dev=$5 rep=$6
 	local jn=$7 rw=$8 bs=$9 qd=${10} nj=${11}
 	local f=fio/$section-$target-$backend-$config-$jn-$rep.json
-	local c0 c1 d0='{}' d1='{}' v0='' v1='' iops pin=()
+	local c0 c1 d0='{}' d1='{}' v0='' v1='' iops pin=("${MATRIX_FIO_PIN[@]}")
 	step=$((step + 1))
 	if [ "$section" = peers ]; then
 		d0=$(daemon_counters)
 		v0=$(vq_stats "$name")
-		pin=("${PIN[@]}")
+		pin=("${PEER_FIO_PIN[@]}")
 	fi
 	c0=$(cpu_now)
 	"${pin[@]}" fio --name="$jn" --filename="/dev/$dev" --rw="$rw" --bs="$bs" \
@@ -351,14 +366,20 @@ note_device() {
 # attach: vdpa_attach $name, tried three times.  The daemon's device node
 # appears before its VDUSE_VQ_SETUP calls are done, and until they are a
 # module may refuse the attach (stock: EINVAL); a loaded host widens
-# that window to seconds.
+# that window to seconds.  Then BENCH_IRQ_AFFINITY, if set.
 attach() {
-	local i
+	local i blk q
 	for i in 1 2 3; do
-		vdpa_attach "$name" && return 0
+		blk=$(vdpa_attach "$name") && break
 		sleep "$i"
 	done
-	return 1
+	[ -n "$blk" ] || return 1
+	if [ -n "$IRQ_AFFINITY" ]; then
+		for q in /sys/class/vduse/"$name"/vq*/irq_cb_affinity; do
+			echo "$IRQ_AFFINITY" > "$q" || return 1
+		done
+	fi
+	echo "$blk"
 }
 
 # matrix_vduse TARGET CONFIG REP: every backend on one device shape.
@@ -504,7 +525,8 @@ printf '%s\n' "${ALL_JOBS[@]}" > "$out/jobs.tsv"
 	echo " \"size\": \"$SIZE\", \"configs\": \"$CONFIGS\", \"backends\": \"$BACKENDS\","
 	echo " \"targets\": \"$TARGETS\", \"jobs\": \"$JOBS_SEL\","
 	echo " \"peers\": \"$PEERS\", \"peer_jobs\": \"$PEER_JOBS\", \"peer_qsize\": $PEER_QSIZE,"
-	echo " \"peer_cpus\": \"$PEER_CPUS\","
+	echo " \"peer_cpus\": \"$PEER_CPUS\", \"daemon_cpus\": \"$DAEMON_CPUS\", \"fio_cpus\": \"$FIO_CPUS\","
+	echo " \"irq_affinity\": \"$IRQ_AFFINITY\","
 	echo " \"hz\": $(getconf CLK_TCK),"
 	echo " \"fio\": \"$(fio --version)\","
 	echo " \"qsd\": \"$(qemu-storage-daemon --version | head -n 1)\""

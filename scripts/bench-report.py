@@ -64,6 +64,22 @@ def summary(values):
             "values": values}
 
 
+def pinned(env, peers=True):
+    """The sentence saying where the daemons and fio were pinned, if."""
+    d, f = env.get("daemon_cpus", ""), env.get("fio_cpus", "")
+    if peers and env.get("peer_cpus"):
+        d = f = env["peer_cpus"]
+    aff = env.get("irq_affinity", "")
+    aff = (" Every queue's irq_cb_affinity set to %s after attaching." % aff
+           if aff else "")
+    if not d and not f:
+        return aff
+    if d == f:
+        return " The daemon and fio pinned to CPU(s) %s.%s" % (d, aff)
+    return " The daemon pinned to CPU(s) %s, fio to %s.%s" % (
+        d or "any", f or "any", aff)
+
+
 def geomean(values):
     values = [v for v in values if v]
     if not values:
@@ -306,7 +322,7 @@ def main():
         w("")
         w("`--export type=vduse-blk,num-queues=Q,queue-size=S` for each "
           "QxS; null_blk with `submit_queues=Q hw_queue_depth=S` where "
-          "measured.")
+          "measured.%s" % pinned(env, peers=False))
         w("")
         w("| queues x size | job | ours IOPS | stock IOPS | null_blk IOPS "
           "| ours/stock |")
@@ -386,8 +402,7 @@ def main():
           "scripts/bench-ublk-null.c (one io_uring, no data touched; "
           "ublk_drv copies to and from its buffer), null_blk.%s" % (
               cfg.split("x")[1],
-              " The daemon and fio pinned to CPU(s) %s." % env["peer_cpus"]
-              if env.get("peer_cpus") else ""))
+              pinned(env)))
         w("")
         w("| job | ours | stock | ublk | null_blk | ours/ublk | stock/ublk "
           "| ours/stock |")

@@ -27,6 +27,11 @@
 #   BENCH_PEER_QSIZE	256			queue size (ublk: tags)
 #   BENCH_PEER_CPUS	(all)			e.g. 0: the peers' daemon and
 #						fio pinned there
+#   BENCH_DAEMON_CPUS, BENCH_FIO_CPUS (all)	e.g. 0 and 1: every daemon
+#						(qsd, the null daemons) on the
+#						first, every fio on the second
+#   BENCH_IRQ_AFFINITY	(the driver's)		e.g. 3: every queue's
+#						irq_cb_affinity after attaching
 #   BENCH_CTL		0			1	control path
 #   BENCH_CYCLES [50], BENCH_STATUS_ITERS [10000], BENCH_SIZE [1G]
 #   BENCH_TAG		a suffix for the report's name
