@@ -199,15 +199,17 @@ static bool vduse_vdpa_get_vq_ready(struct vdpa_device *vdpa, u16 idx)
 static int vduse_vdpa_set_vq_affinity(struct vdpa_device *vdpa, u16 idx,
 				      const struct cpumask *cpu_mask)
 {
+	bool blk = vdpa_to_vdev(vdpa)->device_id == VIRTIO_ID_BLOCK;
+
 	/* virtio_vdpa spreads queues over CPUs; no mask means all of them. */
-	return vduse_vq_set_affinity(vduse_vdpa_vq(vdpa, idx),
-				     cpu_mask ?: cpu_possible_mask);
+	return vduse_vq_set_driver_affinity(vduse_vdpa_vq(vdpa, idx),
+					    cpu_mask ?: cpu_possible_mask, !blk);
 }
 
 static const struct cpumask *
 vduse_vdpa_get_vq_affinity(struct vdpa_device *vdpa, u16 idx)
 {
-	return vduse_vdpa_vq(vdpa, idx)->irq_affinity;
+	return vduse_vdpa_vq(vdpa, idx)->drv_affinity;
 }
 
 static bool vduse_vdpa_packed(struct vduse_dev *vdev)

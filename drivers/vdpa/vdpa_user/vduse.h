@@ -171,7 +171,7 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
  *	wakeup (vhost-vdpa's kick eventfd), where signalling one is refused
  * @stat_kicks: driver kicks signalled on @kickfd, under @kick_lock
  * @stat_kicks_held: driver kicks remembered in @kicked instead
- * @irq_lock: protects @cb, @cb_enabled, @irq_affinity and the counters
+ * @irq_lock: protects @cb, @cb_enabled, the two masks and the counters
  *	below; taken in process context with softirqs off, never with
  *	interrupts off, and held while the driver's callback runs
  * @cb: the driver's used-buffer callback, and its eventfd (vhost-vdpa's
@@ -179,8 +179,10 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
  * @cb_enabled: the queue is ready, so @cb may run: virtio_vdpa disables
  *	a queue before it frees what @cb points to, sometimes without a
  *	reset (a probe that fails after DRIVER_OK)
- * @irq_affinity: the CPUs @cb runs on (set_vq_affinity, or sysfs
- *	vqN/irq_cb_affinity); all possible CPUs by default
+ * @irq_affinity: the CPUs @cb runs on: sysfs vqN/irq_cb_affinity, or
+ *	@drv_affinity except on a block device; all possible CPUs by default
+ * @drv_affinity: the CPUs the driver spread the queue over
+ *	(set_vq_affinity), which get_vq_affinity reports; all by default
  * @irq_work: runs @cb on another CPU of @irq_affinity
  * @stat_irqs: VDUSE_VQ_INJECT_IRQ calls while the driver ran, under
  *	@irq_lock as the two below
@@ -219,6 +221,7 @@ struct vduse_vq {
 	struct vdpa_callback cb;
 	bool cb_enabled;
 	cpumask_var_t irq_affinity;
+	cpumask_var_t drv_affinity;
 	struct work_struct irq_work;
 	u64 stat_irqs;
 	u64 stat_cb_local;
@@ -491,6 +494,8 @@ void vduse_vq_enable_cb(struct vduse_vq *vq, bool enable);
 void vduse_vq_set_cb(struct vduse_vq *vq, const struct vdpa_callback *cb);
 void vduse_vq_signal(struct vduse_dev *vdev, struct vduse_vq *vq);
 int vduse_vq_set_affinity(struct vduse_vq *vq, const struct cpumask *mask);
+int vduse_vq_set_driver_affinity(struct vduse_vq *vq,
+				 const struct cpumask *mask, bool run_cb);
 void vduse_vq_stats_get(struct vduse_vq *vq, u64 st[VDUSE_VQ_STATS]);
 
 void vduse_msg_init(struct vduse_dev *vdev);

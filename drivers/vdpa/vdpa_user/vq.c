@@ -52,7 +52,12 @@ int vduse_vqs_alloc(struct vduse_dev *vdev)
 		spin_lock_init(&vq->irq_lock);
 		if (!alloc_cpumask_var(&vq->irq_affinity, GFP_KERNEL))
 			goto out_free;
+		if (!alloc_cpumask_var(&vq->drv_affinity, GFP_KERNEL)) {
+			free_cpumask_var(vq->irq_affinity);
+			goto out_free;
+		}
 		cpumask_copy(vq->irq_affinity, cpu_possible_mask);
+		cpumask_copy(vq->drv_affinity, cpu_possible_mask);
 	}
 
 	return 0;
@@ -62,8 +67,10 @@ out_free:
 	 * Queues from i on were never initialised: vduse_vqs_free() must
 	 * find none, rather than cancel works and take locks of those.
 	 */
-	while (i--)
+	while (i--) {
 		free_cpumask_var(vdev->vqs[i].irq_affinity);
+		free_cpumask_var(vdev->vqs[i].drv_affinity);
+	}
 	kfree(vdev->vqs);
 	vdev->vqs = NULL;
 	return -ENOMEM;
@@ -82,6 +89,7 @@ void vduse_vqs_free(struct vduse_dev *vdev)
 			cancel_work_sync(&vdev->vqs[i].kick_work);
 			cancel_work_sync(&vdev->vqs[i].irq_work);
 			free_cpumask_var(vdev->vqs[i].irq_affinity);
+			free_cpumask_var(vdev->vqs[i].drv_affinity);
 		}
 		vduse_vqs_drop_kickfds(vdev);
 	}
@@ -382,13 +390,22 @@ long vduse_vq_inject_irq(struct vduse_dev *vdev, void __user *argp)
  * callback there costs the callback alone.  Running it anywhere else
  * costs a cross-CPU wakeup (an IPI, and a kworker switched in: a few
  * microseconds on x86) plus the used ring's and the buffers' cache lines
- * moving over, but leaves the daemon free to serve meanwhile.  The
- * queue's affinity says which CPUs the driver wants its completions on
- * (virtio_vdpa spreads queues as for MSI-X vectors, so blk-mq completes
- * a request where it was submitted); a CPU of it runs the callback in
- * place, any other hands it to one CPU of it.  What this trades: a
- * daemon thread outside the mask pays a wakeup per batch, however cheap
- * the callback; pinning it inside, or widening the mask, saves that.
+ * moving over, but leaves the daemon free to serve meanwhile.  So the
+ * callback runs in place when this CPU is in the queue's affinity, and
+ * otherwise is handed to one CPU of it.
+ *
+ * The affinity is the driver's spread (virtio_vdpa gives each queue the
+ * CPUs that submit to it, as for MSI-X vectors), because where the
+ * callback runs is where the driver's work lands: virtio_net's NAPI poll,
+ * the receive path with it.  A block device is the exception: its queues
+ * start with every CPU and keep the spread for blk-mq's map only, since
+ * blk-mq completes each request on the CPU that submitted it, or one
+ * sharing its cache (rq_affinity), whichever CPU the callback ran on; a
+ * hop to the queue's CPU would add a wakeup and move nothing.  An
+ * operator's vqN/irq_cb_affinity is honoured for every device.  What
+ * this trades: a daemon thread serving many block queues pays for their
+ * completions (about a microsecond each) instead of a wakeup per batch.
+ *
  * A queue with an eventfd (vhost-vdpa's irqfd) has it signalled in
  * place: its wakeup goes to wherever the waiter is, and a hop first would
  * be a second wakeup for the same interrupt.
@@ -528,24 +545,52 @@ void vduse_vq_stats_get(struct vduse_vq *vq, u64 st[VDUSE_VQ_STATS])
 	spin_unlock_bh(&vq->irq_lock);
 }
 
+/* Copy @mask into the driver's mask, the callback's, or both. */
+static int vduse_vq_copy_affinity(struct vduse_vq *vq,
+				  const struct cpumask *mask, bool drv, bool cb)
+{
+	if (cpumask_empty(mask) || !cpumask_subset(mask, cpu_possible_mask))
+		return -EINVAL;
+
+	spin_lock_bh(&vq->irq_lock);
+	if (drv)
+		cpumask_copy(vq->drv_affinity, mask);
+	if (cb)
+		cpumask_copy(vq->irq_affinity, mask);
+	spin_unlock_bh(&vq->irq_lock);
+
+	return 0;
+}
+
 /**
  * vduse_vq_set_affinity() - choose the CPUs a queue's callback runs on
  * @vq: the virtqueue
  * @mask: CPUs; must name at least one possible CPU, and no other
+ *
+ * The operator's choice (sysfs vqN/irq_cb_affinity), for every device.
  *
  * Return: 0, or -EINVAL for an empty mask or one naming CPUs that
  * cannot exist.
  */
 int vduse_vq_set_affinity(struct vduse_vq *vq, const struct cpumask *mask)
 {
-	if (cpumask_empty(mask) || !cpumask_subset(mask, cpu_possible_mask))
-		return -EINVAL;
+	return vduse_vq_copy_affinity(vq, mask, false, true);
+}
 
-	spin_lock_bh(&vq->irq_lock);
-	cpumask_copy(vq->irq_affinity, mask);
-	spin_unlock_bh(&vq->irq_lock);
-
-	return 0;
+/**
+ * vduse_vq_set_driver_affinity() - the CPUs the driver spreads a queue over
+ * @vq: the virtqueue
+ * @mask: CPUs; must name at least one possible CPU, and no other
+ * @run_cb: the callback runs on them too (every device but a block
+ *	device: see the comment above vduse_vq_notify())
+ *
+ * Return: 0, or -EINVAL for an empty mask or one naming CPUs that
+ * cannot exist.
+ */
+int vduse_vq_set_driver_affinity(struct vduse_vq *vq,
+				 const struct cpumask *mask, bool run_cb)
+{
+	return vduse_vq_copy_affinity(vq, mask, true, run_cb);
 }
 
 /**

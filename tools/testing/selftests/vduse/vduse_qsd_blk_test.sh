@@ -3,10 +3,9 @@
 #
 # virtio-blk over virtio-vdpa, served by an unmodified qemu-storage-daemon
 # (vduse-blk export, a file on tmpfs): data integrity with fio verify,
-# where completions run (small ones where injected, large reads on
-# another CPU), a filesystem that survives remounts and lands in the
-# backing file, queue counts and sizes, detach/reattach cycles, teardown
-# and module unload.
+# where completions run (where injected, with one queue or two), a
+# filesystem that survives remounts and lands in the backing file, queue
+# counts and sizes, detach/reattach cycles, teardown and module unload.
 set -u
 here=$(dirname "$(readlink -f "$0")")
 # shellcheck source=vduse_lib.sh
@@ -15,7 +14,7 @@ here=$(dirname "$(readlink -f "$0")")
 NAME=vduse-qsd
 IMG=/tmp/vduse-qsd.img
 
-PLAN=23
+PLAN=25
 tap_plan $PLAN
 
 for tool in qemu-storage-daemon vdpa fio mkfs.ext4 e2fsck debugfs; do
@@ -66,15 +65,12 @@ for cfg in "1 128" "4 256"; do
 	qsd_stop
 done
 
-# Where the callback runs.  The daemon's CPU is in the queue's affinity
-# (all CPUs), so small completions run there, inside VDUSE_VQ_INJECT_IRQ.
-# Completions that copy 64 KiB or more out of bounce pages may go to the
-# other CPU in a work item (counted here with a kprobe on it): whether
-# they do depends on how busy the daemon's thread is, which
-# vduse_blk_serve_test controls and checks; here their data is checked.
-# A count of 0 means something only if the kprobe counts: it must
-# attach, and it must count the runs that a daemon on CPU 0 causes for
-# a queue whose affinity is CPU 1.
+# Where the callback runs.  The daemon's CPU is in a one-queue disk's
+# affinity (all CPUs), so its completions, small and large, run there,
+# inside VDUSE_VQ_INJECT_IRQ; counted with a kprobe on the work item that
+# runs them anywhere else.  A count of 0 means something only if the
+# kprobe counts: it must attach, and it must count the runs that a daemon
+# on CPU 0 causes for a queue whose affinity is CPU 1.
 TRACE=/sys/kernel/tracing
 KPROBE=vduse_qsd_test/remote_irq
 # remote_irqs: the kprobe's hits so far; fails if it is not there.
@@ -84,18 +80,20 @@ remote_irqs() {
 	[ -n "$n" ] && echo "$n"
 }
 
-# read_count BS COUNT: direct reads from the start of the disk; prints
-# how many callbacks ran on another CPU meanwhile.
+# read_count BS COUNT [CPU]: direct reads from the start of the disk,
+# from CPU if given; prints how many callbacks ran on another CPU
+# meanwhile.
 read_count() {
-	local before after
+	local before after pin=()
+	[ -z "${3:-}" ] || pin=(taskset -c "$3")
 	before=$(remote_irqs) || return 1
-	dd if="/dev/$blk" of=/dev/null bs="$1" count="$2" iflag=direct \
-		status=none || return 1
+	"${pin[@]}" dd if="/dev/$blk" of=/dev/null bs="$1" count="$2" \
+		iflag=direct status=none || return 1
 	after=$(remote_irqs) || return 1
 	echo $((after - before))
 }
 
-# Nothing needs the other CPU for 4 KiB: not one hop.
+# 4 KiB reads: not one hop.
 small_reads_stay() {
 	local n
 	n=$(read_count 4k "$1") || return 1
@@ -103,21 +101,14 @@ small_reads_stay() {
 	[ "$n" = 0 ]
 }
 
-# 1 MiB reads, wherever their callbacks run, bring their data intact.
+# 1 MiB reads: not one hop either, and their data intact.
 large_reads_intact() {
 	local n want got
 	n=$(read_count 1M 64) || return 1
 	want=$(head -c 64M "$IMG" | sha256sum)
 	got=$(dd if="/dev/$blk" bs=1M count=64 iflag=direct status=none | sha256sum)
 	echo "# 64 reads of 1 MiB: $n remote callback runs"
-	[ "$want" = "$got" ]
-}
-
-# The cost is measured again every 32nd remote run: a few hundred small
-# reads bring it down, and from then on none moves.
-small_reads_return() {
-	dd if="/dev/$blk" of=/dev/null bs=4k count=2000 iflag=direct \
-		status=none && small_reads_stay 1000
+	[ "$n" = 0 ] && [ "$want" = "$got" ]
 }
 
 # The positive control: the daemon's threads on CPU 0, the queue's
@@ -133,6 +124,16 @@ kprobe_counts() {
 	[ $rc = 0 ] && [ "$n" -gt 0 ]
 }
 
+# 4 KiB reads from CPU 1 with the daemon on CPU 0: not one hop.
+mq_reads_stay() {
+	local n rc=0
+	taskset -a -p -c 0 "$QSD_PID" > /dev/null || return 1
+	n=$(read_count 4k 500 1) || rc=1
+	echo "# 500 reads of 4 KiB from CPU 1: ${n:-?} remote callback runs"
+	taskset -a -p "$all_cpus" "$QSD_PID" > /dev/null || rc=1
+	[ $rc = 0 ] && [ "$n" = 0 ]
+}
+
 irq_skip=
 irq_fail=
 if [ "$(nproc)" -lt 2 ]; then
@@ -145,9 +146,9 @@ else
 	fi
 fi
 if [ -n "$irq_skip" ]; then
-	for i in 1 2 3 4 5; do skip "$irq_skip"; done
+	for i in $(seq 1 7); do skip "$irq_skip"; done
 elif [ -n "$irq_fail" ]; then
-	for i in 1 2 3 4 5; do not_ok "callbacks: $irq_fail"; done
+	for i in $(seq 1 7); do not_ok "callbacks: $irq_fail"; done
 else
 	# Recording command names hooks __schedule(): patching that while
 	# other CPUs run it has killed TCG guests.  Counting needs no names.
@@ -159,12 +160,27 @@ else
 	check "callbacks: a one-queue disk of random data attached" test -n "$blk"
 	check "callbacks: 4 KiB direct reads all complete inside INJECT_IRQ" \
 		small_reads_stay 2000
-	check "callbacks: 1 MiB direct reads, data intact" \
+	check "callbacks: 1 MiB direct reads complete inside INJECT_IRQ, data intact" \
 		large_reads_intact
-	check "callbacks: back to 4 KiB reads, they return inside INJECT_IRQ" \
-		small_reads_return
 	check "callbacks: the kprobe counts the runs outside the affinity" \
 		kprobe_counts
+	vdpa_detach "$NAME"
+	qsd_stop
+
+	# Two queues: virtio_vdpa spreads them over the CPUs and blk-mq
+	# maps each CPU to its queue, but a block device's callbacks still
+	# run where injected (blk-mq moves each completion to the CPU that
+	# submitted it itself).  The daemon on CPU 0, the reads from CPU 1.
+	qsd_start "$NAME" "$IMG" 2 128
+	blk=$(vdpa_attach "$NAME")
+	check "callbacks, 2 queues: blk-mq maps CPUs to both queues" \
+		test -n "$blk" -a -n "$(cat /sys/block/"$blk"/mq/0/cpu_list)" \
+		     -a -n "$(cat /sys/block/"$blk"/mq/1/cpu_list)"
+	check "callbacks, 2 queues: each queue's irq_cb_affinity is every CPU" \
+		test "$(cat /sys/class/vduse/$NAME/vq0/irq_cb_affinity)" = "$all_cpus" \
+		     -a "$(cat /sys/class/vduse/$NAME/vq1/irq_cb_affinity)" = "$all_cpus"
+	check "callbacks, 2 queues: reads from CPU 1 complete inside INJECT_IRQ on CPU 0" \
+		mq_reads_stay
 	vdpa_detach "$NAME"
 	qsd_stop
 	echo 0 > $TRACE/events/${KPROBE%/*}/enable
