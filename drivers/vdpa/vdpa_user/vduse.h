@@ -182,7 +182,9 @@ static_assert(sizeof(struct vduse_dev_response) == 152);
  * @irq_affinity: the CPUs @cb runs on: sysfs vqN/irq_cb_affinity, or
  *	@drv_affinity except on a block device; all possible CPUs by default
  * @drv_affinity: the CPUs the driver spread the queue over
- *	(set_vq_affinity), which get_vq_affinity reports; all by default
+ *	(set_vq_affinity), which get_vq_affinity reports; all by default.
+ *	get_vq_affinity hands it out unlocked: only the driver writes it,
+ *	and reads it only after (blk-mq's and virtiofs's maps, at probe)
  * @irq_work: runs @cb on another CPU of @irq_affinity
  * @stat_irqs: VDUSE_VQ_INJECT_IRQ calls while the driver ran, under
  *	@irq_lock as the two below

@@ -394,17 +394,22 @@ long vduse_vq_inject_irq(struct vduse_dev *vdev, void __user *argp)
  * callback runs in place when this CPU is in the queue's affinity, and
  * otherwise is handed to one CPU of it.
  *
- * The affinity is the driver's spread (virtio_vdpa gives each queue the
- * CPUs that submit to it, as for MSI-X vectors), because where the
- * callback runs is where the driver's work lands: virtio_net's NAPI poll,
- * the receive path with it.  A block device is the exception: its queues
- * start with every CPU and keep the spread for blk-mq's map only, since
- * blk-mq completes each request on the CPU that submitted it, or one
- * sharing its cache (rq_affinity), whichever CPU the callback ran on; a
- * hop to the queue's CPU would add a wakeup and move nothing.  An
- * operator's vqN/irq_cb_affinity is honoured for every device.  What
- * this trades: a daemon thread serving many block queues pays for their
- * completions (about a microsecond each) instead of a wakeup per batch.
+ * The affinity is the driver's (virtio_vdpa's spread as for MSI-X
+ * vectors; virtio_net sets its own at probe, on a change of queue count
+ * and on CPU hotplug), because where the callback runs is where the
+ * driver's work lands: virtio_net's NAPI poll, the receive path with it.
+ * A block device is the exception: its queues start with every CPU and
+ * keep the driver's spread for blk-mq's map only.  blk-mq itself sends
+ * each completion to the CPU that submitted it when the callback's CPU
+ * does not share that one's cache (rq_affinity, on by default), and
+ * otherwise completes it where the callback ran; a hop to the queue's
+ * CPU first would only add a wakeup.  What this trades: a daemon thread
+ * serving many block queues pays for their completions, copies of read
+ * data out of bounce pages included, instead of a wakeup per batch.
+ * Writing a queue's blk-mq CPUs (/sys/block/vdX/mq/N/cpu_list) into its
+ * vqN/irq_cb_affinity moves them back; on a block device that mask
+ * stays until the device is destroyed, while on others the driver
+ * replaces it whenever it sets its own.
  *
  * A queue with an eventfd (vhost-vdpa's irqfd) has it signalled in
  * place: its wakeup goes to wherever the waiter is, and a hop first would

@@ -380,7 +380,7 @@ TEST_F(serve, irq_cb_affinity)
 
 	ASSERT_EQ(0, pin_self(0));
 	ASSERT_EQ(0, attach(self, 0));
-	/* virtio_vdpa spread the queue over the CPUs at probe: ours now. */
+	/* Whatever mask the queue had: ours now. */
 	EXPECT_EQ(0, vduse_sysfs_write(path, "2"));
 	trace_irq_works(1);
 	for (i = 0; i < 50; i++) {

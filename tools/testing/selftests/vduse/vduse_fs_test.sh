@@ -26,7 +26,7 @@ for p in "$TREE"/[a-d]*; do
 done
 DAEMON_PID=
 
-PLAN=34
+PLAN=35
 tap_plan $PLAN
 
 for tool in vdpa sha256sum diff stat mountpoint; do
@@ -100,6 +100,21 @@ tag_seen() {
 	cat /sys/fs/virtiofs/*/tag 2>/dev/null | grep -qx "$TAG"
 }
 check "virtiofs sees the tag" wait_for 20 tag_seen
+
+# A device other than a block device keeps the driver's spread as the
+# CPUs its callbacks run on: virtiofs spreads its two request queues.
+spread_kept() {
+	local a b
+	a=$(cat "/sys/class/vduse/$NAME/vq1/irq_cb_affinity") || return 1
+	b=$(cat "/sys/class/vduse/$NAME/vq2/irq_cb_affinity") || return 1
+	echo "# the request queues' irq_cb_affinity: $a and $b"
+	[ "$a" != "$b" ]
+}
+if [ "$(nproc)" -ge 2 ]; then
+	check "the request queues' callbacks keep virtiofs's spread" spread_kept
+else
+	skip "one CPU: nothing to spread"
+fi
 
 # No shared memory region over vdpa: "-o dax" is refused, nothing breaks.
 if mount -t virtiofs -o dax "$TAG" "$MNT" 2> /tmp/vduse-fs-dax.err; then

@@ -175,10 +175,10 @@ static int rebind_virtio_vdpa(void)
 }
 
 /*
- * Interrupts injected, and their CPU moved (the driver's set_vq_affinity
- * at probe, sysfs here), while the driver resets the device (unbind and
- * bind again) and while it is detached: a callback may run on another
- * CPU's work item when the driver goes.
+ * Interrupts injected, and the queue's masks moved (the driver's
+ * set_vq_affinity at probe, sysfs here), while the driver resets the
+ * device (unbind and bind again) and while it is detached: a callback
+ * may run on another CPU's work item when the driver goes.
  */
 TEST(irq_injection_and_affinity_race_reset_and_detach)
 {
