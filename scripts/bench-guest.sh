@@ -68,7 +68,7 @@ pin_to() {	# ARRAY CPUS
 }
 pin_to QSD_PIN "$DAEMON_CPUS"
 pin_to MATRIX_FIO_PIN "$FIO_CPUS"
-pin_to PIN "${PEER_CPUS:-$DAEMON_CPUS}"
+pin_to PEER_PIN "${PEER_CPUS:-$DAEMON_CPUS}"
 pin_to PEER_FIO_PIN "${PEER_CPUS:-$FIO_CPUS}"
 # BENCH_IRQ_AFFINITY=3: after each attach, every queue's irq_cb_affinity
 # (both modules have it) set to that mask, in place of the driver's.
@@ -254,7 +254,7 @@ daemon_counters() {
 
 vnull_start() {	# QSIZE
 	: > "$out/daemon.out"
-	"${PIN[@]}" "$vnull" "$name" "$1" > "$out/daemon.out" 2> "$out/daemon.err" &
+	"${PEER_PIN[@]}" "$vnull" "$name" "$1" > "$out/daemon.out" 2> "$out/daemon.err" &
 	DAEMON_PID=$!
 	wait_for 20 grep -q ready "$out/daemon.out"
 }
@@ -263,7 +263,7 @@ vnull_start() {	# QSIZE
 UBLK_DEV=
 ublk_start() {
 	: > "$out/daemon.out"
-	"${PIN[@]}" "$unull" -q 1 -d "$1" -s "$(numfmt --from=iec "$SIZE")" \
+	"${PEER_PIN[@]}" "$unull" -q 1 -d "$1" -s "$(numfmt --from=iec "$SIZE")" \
 		> "$out/daemon.out" 2> "$out/daemon.err" &
 	DAEMON_PID=$!
 	wait_for 20 grep -q ublkb "$out/daemon.out" || return 1
